@@ -1,0 +1,68 @@
+//! `cargo run -p lesson-1`: three workers double the numbers 1 to 5, and you watch them do it.
+
+use clap::Parser;
+use course_support::{cli, human, timeline};
+use std::time::Duration;
+
+/// Lesson 1: a basic worker pool. Workers take the numbers 1 to N from one queue and double them.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// How many workers (threads) take jobs from the queue.
+    #[arg(long, default_value = "3", value_parser = cli::workers, allow_negative_numbers = true)]
+    workers: usize,
+    /// How many jobs: the numbers 1 to N.
+    #[arg(long, default_value = "5", value_parser = cli::jobs, allow_negative_numbers = true)]
+    jobs: usize,
+    /// Pretend work per job in milliseconds, so you can watch the workers overlap.
+    #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
+    work_ms: Duration,
+}
+
+fn main() {
+    let args: Args = cli::parse();
+    let work = args.work_ms;
+    println!("Lesson 1: a basic worker pool");
+    println!(
+        "{} workers double the numbers 1 to {}; each job takes {} of pretend work.\n",
+        args.workers,
+        args.jobs,
+        human(work)
+    );
+
+    let numbers: Vec<u64> = (1..=args.jobs as u64).collect();
+    let mut answers = lesson_1::run(args.workers, numbers, move |n| {
+        lesson_1::double_slowly(n, work)
+    });
+
+    let elapsed = answers.iter().map(|d| d.finished).max().unwrap_or_default();
+    answers.sort_by_key(|d| d.job);
+    let listed: Vec<String> = answers
+        .iter()
+        .map(|d| format!("{}→{}", d.job, d.answer))
+        .collect();
+    println!("\nResults, sorted by job: {}", listed.join("  "));
+    println!(
+        "{} jobs on {} workers took {}; one worker alone would need about {}.\n",
+        args.jobs,
+        args.workers,
+        human(elapsed),
+        human(work * args.jobs as u32)
+    );
+
+    let spans: Vec<timeline::Span> = answers
+        .iter()
+        .map(|d| timeline::Span {
+            worker: d.worker,
+            job: d.job,
+            start: d.started,
+            end: d.finished,
+            failed: false,
+        })
+        .collect();
+    println!("The run, one row per worker (each box is a job):");
+    print!(
+        "{}",
+        timeline::render(&spans, args.workers, timeline::Style::for_stdout())
+    );
+}

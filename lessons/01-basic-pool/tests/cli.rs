@@ -1,0 +1,62 @@
+//! `cargo run -p lesson-1` as a learner sees it: the real binary, its output pinned by a snapshot.
+
+use course_support::testing::{assert_rejected, normalize, run_bin};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-1");
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = run_bin(BIN, args, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "lesson-1 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the output is UTF-8")
+}
+
+#[test]
+fn the_default_run_prints_what_the_book_shows() {
+    let output = stdout_of(&[]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("default_run", normalize(&output));
+    });
+}
+
+#[test]
+fn the_picture_has_a_row_per_worker_and_a_box_per_job() {
+    let output = stdout_of(&["--workers", "4", "--jobs", "12", "--work-ms", "20"]);
+    let rows: Vec<&str> = output
+        .lines()
+        .filter(|l| l.starts_with("worker ") && l.contains('│'))
+        .collect();
+    assert_eq!(rows.len(), 4, "one row per worker:\n{output}");
+    let picture = rows.join("\n");
+    for job in 1..=12 {
+        assert_eq!(
+            picture.matches(&format!("[{job}─")).count(),
+            1,
+            "job {job} should have exactly one box:\n{picture}"
+        );
+    }
+    assert!(
+        output.contains("Results, sorted by job: 1→2  2→4"),
+        "{output}"
+    );
+    assert!(output.contains("12→24"), "{output}");
+}
+
+#[test]
+fn bad_flags_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--workers", "abc"],
+        &["--jobs", "-1"],
+        &["--jobs", "abc"],
+        &["--work-ms", "-5"],
+        &["--workers", "99999"],
+        &["--no-such-flag"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}

@@ -1,0 +1,35 @@
+//! Plumbing that every lesson shares, so that each lesson crate holds nothing but its pool.
+//!
+//! - [`cli`] parses flags with clap and turns a bad flag into a one-line error and exit code 2.
+//! - [`timeline`] draws the picture every lesson ends with: one row per worker, one box per job.
+//! - [`workload`] (feature `workload`) makes seeded job sizes and failures, so `--seed` replays a run.
+//! - [`testing`] holds what the lessons' tests need: bounded waits, an in-flight gauge, running
+//!   the real binary, and making output stable enough to snapshot.
+//!
+//! The pool itself never lives here: a learner reads each lesson's pool in one place.
+
+pub mod cli;
+pub mod testing;
+pub mod timeline;
+#[cfg(feature = "workload")]
+pub mod workload;
+
+use std::time::Duration;
+
+/// Formats a duration the way the lessons print them: `850 µs`, `120 ms`, `2.40 s`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(course_support::human(Duration::from_millis(120)), "120 ms");
+/// assert_eq!(course_support::human(Duration::from_millis(2400)), "2.40 s");
+/// ```
+pub fn human(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros} µs")
+    } else if micros < 1_000_000 {
+        format!("{} ms", (micros + 500) / 1_000)
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
