@@ -1,0 +1,101 @@
+//! `cargo run -p lesson-2` as a learner sees it: the real binary, its output pinned by a snapshot.
+
+use course_support::testing::{assert_rejected, normalize, run_bin};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-2");
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = run_bin(BIN, args, Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "lesson-2 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the output is UTF-8")
+}
+
+#[test]
+fn the_books_run_prints_what_the_book_shows() {
+    let output = stdout_of(&["--workers", "4", "--jobs", "20", "--seed", "7"]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("workers_4_jobs_20_seed_7", normalize(&output));
+    });
+}
+
+#[test]
+fn the_same_seed_gives_the_same_jobs_and_failures() {
+    let args = [
+        "--workers",
+        "3",
+        "--jobs",
+        "15",
+        "--seed",
+        "42",
+        "--work-ms",
+        "5",
+    ];
+    let first = normalize(&stdout_of(&args));
+    let second = normalize(&stdout_of(&args));
+    assert_eq!(
+        first, second,
+        "a seeded run should replay exactly (once times are redacted)"
+    );
+    let other = normalize(&stdout_of(&[
+        "--workers",
+        "3",
+        "--jobs",
+        "15",
+        "--seed",
+        "43",
+        "--work-ms",
+        "5",
+    ]));
+    assert_ne!(
+        first, other,
+        "a different seed should give different failures"
+    );
+}
+
+#[test]
+fn the_report_counts_add_up() {
+    let output = stdout_of(&[
+        "--workers",
+        "2",
+        "--jobs",
+        "30",
+        "--seed",
+        "1",
+        "--work-ms",
+        "2",
+        "--fail-percent",
+        "30",
+    ]);
+    let rows = output.lines().filter(|l| l.starts_with("  job ")).count();
+    let failed_rows = output
+        .lines()
+        .filter(|l| l.starts_with("  job ") && l.contains("FAILED"))
+        .count();
+    assert_eq!(rows, 30, "one row per job:\n{output}");
+    assert!(
+        output.contains(&format!(
+            "30 jobs: {} ok, {failed_rows} failed.",
+            30 - failed_rows
+        )),
+        "{output}"
+    );
+}
+
+#[test]
+fn bad_flags_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--workers", "abc"],
+        &["--jobs", "-1"],
+        &["--seed", "x"],
+        &["--fail-percent", "101"],
+        &["--work-ms", "1.5"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}
