@@ -1,0 +1,204 @@
+//! `cargo run -p lesson-3` as a learner sees it: the real binary, its output pinned by a
+//! snapshot, and Ctrl-C sent to it for real.
+
+use course_support::testing::{assert_rejected, normalize, run_bin};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-3");
+
+#[test]
+fn the_default_run_prints_what_the_book_shows() {
+    let out = run_bin(BIN, &[], Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("default_run", normalize(&output));
+    });
+}
+
+#[test]
+fn bad_flags_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--workers", "abc"],
+        &["--jobs", "-1"],
+        &["--queue", "0"],
+        &["--seed", "-3"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}
+
+#[cfg(unix)]
+mod ctrl_c {
+    use super::BIN;
+    use crossbeam_channel::Receiver;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// The running binary, with its stdout arriving line by line.
+    struct Running {
+        child: Child,
+        lines: Receiver<String>,
+        seen: Vec<String>,
+    }
+
+    impl Running {
+        fn start(args: &[&str]) -> Running {
+            let mut child = Command::new(BIN)
+                .args(args)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start lesson-3");
+            let stdout = child.stdout.take().unwrap();
+            let (tx, lines) = crossbeam_channel::unbounded();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            Running {
+                child,
+                lines,
+                seen: Vec::new(),
+            }
+        }
+
+        /// Reads output until a line contains `text`, for at most 10 s.
+        fn wait_for(&mut self, text: &str) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while let Ok(line) = self.lines.recv_deadline(deadline) {
+                let found = line.contains(text);
+                self.seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            let _ = self.child.kill();
+            panic!(
+                "lesson-3 never printed {text:?} within 10 s; it printed:\n{}",
+                self.seen.join("\n")
+            );
+        }
+
+        fn interrupt(&self) {
+            let status = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -INT failed");
+        }
+
+        /// Waits at most 20 s for the process to exit; returns its code and everything it printed.
+        fn finish(mut self) -> (Option<i32>, String) {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    // The reader thread ends at EOF, which closes the channel.
+                    self.seen.extend(self.lines.iter());
+                    return (status.code(), self.seen.join("\n"));
+                }
+                if Instant::now() > deadline {
+                    let _ = self.child.kill();
+                    panic!(
+                        "lesson-3 did not exit within 20 s of Ctrl-C: is the drain waiting on a \
+                         queue that never closes? It printed:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Reads `a done + b failed + c abandoned` and the submitted count from the report line.
+    fn report_counts(output: &str) -> [usize; 4] {
+        let line = output
+            .lines()
+            .find(|l| l.starts_with("Report: "))
+            .unwrap_or_else(|| panic!("no report line in:\n{output}"));
+        let numbers: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        numbers
+            .try_into()
+            .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
+    }
+
+    const LONG_RUN: &[&str] = &[
+        "--jobs",
+        "100000",
+        "--workers",
+        "2",
+        "--queue",
+        "6",
+        "--work-ms",
+        "200",
+        "--fail-percent",
+        "0",
+    ];
+
+    #[test]
+    fn one_ctrl_c_stops_accepting_drains_the_queue_and_exits_0() {
+        let mut run = Running::start(LONG_RUN);
+        run.wait_for("took job 3");
+        run.interrupt();
+        run.wait_for("Ctrl-C: stopped taking jobs");
+        let (code, output) = run.finish();
+        assert_eq!(code, Some(0), "a drained run exits 0:\n{output}");
+        let [submitted, done, failed, abandoned] = report_counts(&output);
+        assert_eq!(
+            done + failed + abandoned,
+            submitted,
+            "every job is accounted for:\n{output}"
+        );
+        assert_eq!(abandoned, 0, "one Ctrl-C abandons nothing:\n{output}");
+        assert!(
+            submitted < 100_000,
+            "it kept submitting after Ctrl-C:\n{output}"
+        );
+        let drained_line = output
+            .lines()
+            .find(|l| l.starts_with("Drained after Ctrl-C: "))
+            .unwrap();
+        assert!(
+            !drained_line.contains(": 0 jobs"),
+            "the queue was full, so something drained:\n{output}"
+        );
+    }
+
+    #[test]
+    fn a_second_ctrl_c_stops_now_and_reports_what_was_abandoned() {
+        let mut run = Running::start(LONG_RUN);
+        run.wait_for("took job 3");
+        run.interrupt();
+        run.wait_for("Ctrl-C again to stop now");
+        run.interrupt();
+        run.wait_for("stopping now");
+        let (code, output) = run.finish();
+        let [submitted, done, failed, abandoned] = report_counts(&output);
+        assert_eq!(
+            done + failed + abandoned,
+            submitted,
+            "every job is accounted for:\n{output}"
+        );
+        assert!(
+            abandoned > 0,
+            "six queued jobs take 600 ms to drain; some should be abandoned:\n{output}"
+        );
+        assert_eq!(code, Some(130), "abandoning jobs exits 130:\n{output}");
+        assert!(
+            output.contains("Abandoned (never started): jobs "),
+            "{output}"
+        );
+    }
+}
