@@ -293,10 +293,36 @@ fn check_directive(base: &Path, args: &str) -> Result<(), String> {
         io::ErrorKind::NotFound => format!("included file {} does not exist", full.display()),
         _ => format!("included file {} cannot be read: {e}", full.display()),
     })?;
-    match parse_selection(spec) {
+    let selection = parse_selection(spec);
+    if full.extension().is_some_and(|e| e == "snap") {
+        check_snapshot_body(&full, &content, &selection)?;
+    }
+    match selection {
         Selection::Whole => Ok(()),
         Selection::Anchor(name) => check_anchor(&full, &content, name),
         Selection::Lines { start, end } => check_lines(&full, &content, start, end),
+    }
+}
+
+/// An insta snapshot starts with a `---` … `---` header (source file, settings) that a reader
+/// should not see: an include of a `.snap` file must start on the first line after it. If a
+/// header grows or shrinks, the chapter's line number goes stale and this says so.
+fn check_snapshot_body(full: &Path, content: &str, selection: &Selection) -> Result<(), String> {
+    let body = content
+        .lines()
+        .enumerate()
+        .skip(1)
+        .find(|(_, line)| *line == "---")
+        .map(|(i, _)| i + 2)
+        .ok_or_else(|| format!("{} has no insta header ending in `---`", full.display()))?;
+    match selection {
+        Selection::Lines {
+            start: Some(start), ..
+        } if *start == body => Ok(()),
+        _ => Err(format!(
+            "{} is a snapshot whose output starts at line {body}: include it as `:{body}:`",
+            full.display()
+        )),
     }
 }
 
@@ -392,6 +418,27 @@ mod tests {
         fn scan(&self) -> Report {
             scan_includes(&self.root).unwrap()
         }
+    }
+
+    #[test]
+    fn a_snapshot_must_be_included_from_the_line_after_its_header() {
+        let fixture = Fixture::new();
+        fixture
+            .write("out.snap", "---\nsource: tests/cli.rs\n---\nhello\nworld\n")
+            .write("good.md", "{{#include out.snap:4:}}\n")
+            .write(
+                "bad.md",
+                "{{#include out.snap:3:}}\n{{#include out.snap}}\n{{#include out.snap:5:}}\n",
+            );
+        let report = fixture.scan();
+        assert_eq!(report.checked, 4);
+        assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
+        assert!(
+            report
+                .problems
+                .iter()
+                .all(|p| p.file.ends_with("bad.md") && p.reason.contains("include it as `:4:`"))
+        );
     }
 
     impl Drop for Fixture {
