@@ -1,0 +1,3 @@
+//! Lesson 4: cancellation and deadlines (being written).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Lesson 5: the pool on tokio (being written).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Lesson 6: an HTTP job queue (being written).

@@ -1,0 +1,3 @@
+//! Lesson 6: an HTTP job queue (being written).
+
+fn main() {}
