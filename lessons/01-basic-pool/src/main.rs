@@ -24,8 +24,13 @@ fn main() {
     let work = args.work_ms;
     println!("Lesson 1: a basic worker pool");
     println!(
-        "{} workers double the numbers 1 to {}; each job takes {} of pretend work.\n",
-        args.workers,
+        "{} {} the numbers 1 to {}; each job takes {} of pretend work.\n",
+        plural(args.workers, "worker"),
+        if args.workers == 1 {
+            "doubles"
+        } else {
+            "double"
+        },
         args.jobs,
         human(work)
     );
@@ -43,9 +48,9 @@ fn main() {
         .collect();
     println!("\nResults, sorted by job: {}", listed.join("  "));
     println!(
-        "{} jobs on {} workers took {}; one worker alone would need about {}.\n",
-        args.jobs,
-        args.workers,
+        "{} on {} took {}; one worker alone would need about {}.\n",
+        plural(args.jobs, "job"),
+        plural(args.workers, "worker"),
         human(elapsed),
         human(work * args.jobs as u32)
     );
@@ -65,4 +70,13 @@ fn main() {
         "{}",
         timeline::render(&spans, args.workers, timeline::Style::for_stdout())
     );
+}
+
+/// `1 worker`, `3 workers`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

@@ -105,7 +105,9 @@ fn the_std_only_pool_still_runs_jobs_side_by_side() {
     // The lock is held only while waiting for a job, not while working on it.
     let gauge = Arc::new(Gauge::new());
     let inside = Arc::clone(&gauge);
-    within(LIMIT, "the Arc<Mutex<Receiver>> pool", HANG, move || {
+    let hint = "is the mutex held while the job runs (`while let Ok(job) = jobs.lock().unwrap().recv()` \
+                keeps the guard for the whole loop body)? Then only one job runs at a time";
+    within(LIMIT, "the Arc<Mutex<Receiver>> pool", hint, move || {
         lesson_1::std_only::run(3, (1..=9).collect(), move |n| {
             let _running = inside.enter();
             inside.wait_for_peak(3, Duration::from_secs(5));

@@ -79,10 +79,12 @@ fn main() {
 
     let report = match interrupted {
         None => {
-            let report = pool.shutdown();
+            // Everything is submitted: accepting is over, so the first Ctrl-C from here on
+            // only confirms the drain, and a second one stops now.
+            let report = drain_unless_interrupted(pool, &ctrl_c, 2);
             println!(
                 "\nAll {} jobs submitted; shutdown() closed the queue and waited for the \
-                 workers to finish it.",
+                 workers.",
                 args.jobs
             );
             report
@@ -93,7 +95,7 @@ fn main() {
                  ones running. Ctrl-C again to stop now.",
                 pool.queued()
             );
-            drain_unless_interrupted(pool, &ctrl_c)
+            drain_unless_interrupted(pool, &ctrl_c, 1)
         }
     };
 
@@ -135,19 +137,29 @@ fn run_job(worker: usize, job: &Job, clock: Instant, finished: &AtomicUsize) -> 
 }
 
 // ANCHOR: second_ctrl_c
-/// Drains the pool, but switches to stop-now if a second Ctrl-C arrives while it drains.
-fn drain_unless_interrupted(pool: Pool<Job>, ctrl_c: &Receiver<()>) -> Report<Job> {
+/// Drains the pool, but switches to stop-now if Ctrl-C is pressed `presses` more times while
+/// it drains.
+fn drain_unless_interrupted(pool: Pool<Job>, ctrl_c: &Receiver<()>, presses: usize) -> Report<Job> {
     let stop = pool.stop_handle();
     let (drained, done) = crossbeam_channel::bounded::<()>(0);
     let ctrl_c = ctrl_c.clone();
     let watcher = std::thread::spawn(move || {
-        select! {
-            recv(ctrl_c) -> _ => {
-                println!("\nCtrl-C again: stopping now; queued jobs will not start.");
-                stop.stop_now();
+        for press in 1..=presses {
+            select! {
+                recv(ctrl_c) -> _ => {
+                    if press < presses {
+                        println!(
+                            "\nCtrl-C: every job is already submitted, so the queue is \
+                             draining. Ctrl-C again to stop now."
+                        );
+                        continue;
+                    }
+                    println!("\nCtrl-C again: stopping now; queued jobs will not start.");
+                    stop.stop_now();
+                }
+                // Disconnected when `drained` is dropped below: the drain finished first.
+                recv(done) -> _ => return,
             }
-            // Disconnected when `drained` is dropped below: the drain finished first.
-            recv(done) -> _ => {}
         }
     });
     let report = pool.shutdown();

@@ -201,4 +201,40 @@ mod ctrl_c {
             "{output}"
         );
     }
+
+    #[test]
+    fn after_everything_is_submitted_ctrl_c_twice_still_stops_now() {
+        // Two workers and a queue of four take all six jobs at once, so the run is already
+        // draining when Ctrl-C comes: the first press confirms the drain, the second stops now.
+        let mut run = Running::start(&[
+            "--jobs",
+            "6",
+            "--workers",
+            "2",
+            "--queue",
+            "4",
+            "--work-ms",
+            "1000",
+            "--fail-percent",
+            "0",
+        ]);
+        run.wait_for("took job 2");
+        run.interrupt();
+        run.wait_for("every job is already submitted");
+        run.interrupt();
+        run.wait_for("stopping now");
+        let (code, output) = run.finish();
+        let [submitted, done, failed, abandoned] = report_counts(&output);
+        assert_eq!(submitted, 6, "{output}");
+        assert_eq!(
+            done + failed + abandoned,
+            6,
+            "every job is accounted for:\n{output}"
+        );
+        assert!(
+            abandoned > 0,
+            "four jobs were queued behind two long ones:\n{output}"
+        );
+        assert_eq!(code, Some(130), "{output}");
+    }
 }

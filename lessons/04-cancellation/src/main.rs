@@ -1,3 +1,207 @@
-//! Lesson 4: cancellation and deadlines (being written).
+//! `cargo run -p lesson-4`: stuck jobs time out, a deadline cancels the run, and the first error
+//! can cancel the rest; every job still ends in exactly one state.
 
-fn main() {}
+use clap::Parser;
+use course_support::{cli, human, timeline, workload};
+use lesson_4::{CancelToken, Config, Job, Outcome, Reason, Report, Status};
+use std::time::Duration;
+
+/// Lesson 4: cancellation and deadlines.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// How many workers (threads) take jobs from the queue.
+    #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
+    workers: usize,
+    /// How many jobs to run.
+    #[arg(long, default_value = "16", value_parser = cli::jobs, allow_negative_numbers = true)]
+    jobs: usize,
+    /// Mean work per job in milliseconds (each job takes 50% to 150% of it).
+    #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
+    work_ms: Duration,
+    /// Each job's time limit in milliseconds; 0 means no limit (then stuck jobs never end
+    /// unless a deadline or an error cancels the run).
+    #[arg(long, default_value = "500", value_parser = cli::millis, allow_negative_numbers = true)]
+    job_timeout_ms: Duration,
+    /// The whole run's time limit in milliseconds; when it passes, the run is cancelled.
+    #[arg(long, value_parser = cli::millis, allow_negative_numbers = true)]
+    deadline_ms: Option<Duration>,
+    /// Cancel the run as soon as one job fails or times out.
+    #[arg(long)]
+    cancel_on_error: bool,
+    /// Percentage of jobs that fail.
+    #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
+    fail_percent: u32,
+    /// Percentage of jobs that get stuck and never finish by themselves.
+    #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
+    stuck_percent: u32,
+    /// Seed for job lengths, failures and stuck jobs.
+    #[arg(long, default_value = "4")]
+    seed: u64,
+}
+
+fn main() {
+    let args: Args = cli::parse();
+    if args.job_timeout_ms.is_zero() && args.deadline_ms.is_none() && !args.cancel_on_error {
+        eprintln!(
+            "error: with --job-timeout-ms 0 and no --deadline-ms or --cancel-on-error, a stuck \
+             job would run for ever (see --help)"
+        );
+        std::process::exit(2);
+    }
+    let specs = workload::jobs(args.jobs, args.seed, args.work_ms, args.fail_percent);
+    let stuck = workload::pick(args.jobs, args.seed, args.stuck_percent);
+    let jobs: Vec<Job> = specs
+        .into_iter()
+        .zip(stuck)
+        .map(|(spec, stuck)| Job {
+            id: spec.id,
+            work: spec.work,
+            // A stuck job never reaches the point where it would fail.
+            fails: spec.fails && !stuck,
+            stuck,
+        })
+        .collect();
+    let config = Config {
+        workers: args.workers,
+        job_timeout: Some(args.job_timeout_ms).filter(|t| !t.is_zero()),
+        deadline: args.deadline_ms,
+        cancel_on_error: args.cancel_on_error,
+    };
+
+    println!("Lesson 4: cancellation and deadlines");
+    println!(
+        "{} workers, {} jobs of {} to {} (seed {}): {} fail and {} get stuck.",
+        args.workers,
+        args.jobs,
+        human(args.work_ms / 2),
+        human(args.work_ms * 3 / 2),
+        args.seed,
+        jobs.iter().filter(|j| j.fails).count(),
+        jobs.iter().filter(|j| j.stuck).count(),
+    );
+    println!(
+        "Job timeout: {}. Run deadline: {}. Cancel on first error: {}.\n",
+        config.job_timeout.map_or("none".into(), human),
+        config.deadline.map_or("none".into(), human),
+        if config.cancel_on_error { "on" } else { "off" }
+    );
+
+    let token = CancelToken::new();
+    let report = lesson_4::run(&config, jobs, &token, lesson_4::simulate, print_event);
+    print_report(&report, &config);
+}
+
+fn print_event(o: &Outcome) {
+    let at = (o.started + o.took).as_millis();
+    let worker = o.worker.expect("workers report only jobs they took");
+    match &o.status {
+        Status::Done(answer) => {
+            println!(
+                "  [{at:>5} ms] worker {worker} finished job {}: {} → {answer}",
+                o.job, o.job
+            )
+        }
+        Status::Failed(reason) => {
+            println!(
+                "  [{at:>5} ms] worker {worker} failed job {}: {reason}",
+                o.job
+            )
+        }
+        Status::TimedOut => println!(
+            "  [{at:>5} ms] worker {worker} stopped job {}: timed out after {}",
+            o.job,
+            human(o.took)
+        ),
+        Status::Cancelled { started: true } => println!(
+            "  [{at:>5} ms] worker {worker} stopped job {}: cancelled after {}",
+            o.job,
+            human(o.took)
+        ),
+        Status::Cancelled { started: false } => {
+            println!(
+                "  [{at:>5} ms] worker {worker} skipped job {}: cancelled before it started",
+                o.job
+            )
+        }
+    }
+}
+
+fn print_report(report: &Report, config: &Config) {
+    println!(
+        "\nReport: {} jobs = {} done + {} failed + {} timed out + {} cancelled.",
+        report.outcomes.len(),
+        report.done(),
+        report.failed(),
+        report.timed_out(),
+        report.cancelled()
+    );
+    match report.reason {
+        None => println!("The run was not cancelled."),
+        Some(Reason::Deadline) => println!(
+            "The run was cancelled: its deadline ({}) passed.",
+            human(config.deadline.unwrap_or_default())
+        ),
+        Some(Reason::FirstError { job }) => {
+            println!("The run was cancelled: job {job} failed first.")
+        }
+        Some(Reason::Requested) => println!("The run was cancelled on request."),
+    }
+    let list = |want: fn(&Status) -> bool| -> String {
+        let ids: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| want(&o.status))
+            .map(|o| o.job.to_string())
+            .collect();
+        ids.join(", ")
+    };
+    for (label, want) in [
+        (
+            "Failed",
+            (|s| matches!(s, Status::Failed(_))) as fn(&Status) -> bool,
+        ),
+        ("Timed out", |s| *s == Status::TimedOut),
+        ("Stopped while running", |s| {
+            *s == Status::Cancelled { started: true }
+        }),
+        ("Never started", |s| {
+            *s == Status::Cancelled { started: false }
+        }),
+    ] {
+        let ids = list(want);
+        if !ids.is_empty() {
+            println!("{label}: jobs {ids}");
+        }
+    }
+    let total = report
+        .outcomes
+        .iter()
+        .map(|o| o.started + o.took)
+        .max()
+        .unwrap_or_default();
+    println!("The run took {}.\n", human(total));
+
+    let spans: Vec<timeline::Span> = report
+        .outcomes
+        .iter()
+        .filter(|o| !o.took.is_zero())
+        .filter_map(|o| {
+            Some(timeline::Span {
+                worker: o.worker?,
+                job: o.job,
+                start: o.started,
+                end: o.started + o.took,
+                failed: !matches!(o.status, Status::Done(_)),
+            })
+        })
+        .collect();
+    println!(
+        "The run, one row per worker (each box is a job; failed, timed out and cancelled jobs \
+         are filled with !):"
+    );
+    print!(
+        "{}",
+        timeline::render(&spans, config.workers, timeline::Style::for_stdout())
+    );
+}

@@ -87,12 +87,28 @@ pub fn render(spans: &[Span], workers: usize, style: Style) -> String {
     };
     let label_width = format!("worker {workers}").len();
     let mut out = String::new();
+    let mut any_dense = false;
     for worker in 1..=workers {
         let mut row: Vec<cell::Cell> = vec![cell::Cell::blank(); width];
         let mut mine: Vec<&Span> = spans.iter().filter(|s| s.worker == worker).collect();
         mine.sort_by_key(|s| (s.start, s.job));
+        // A row with more jobs than half its columns cannot label them all: draw where the
+        // worker was busy instead, so the picture keeps its width.
+        let dense = mine.len() * 2 > width;
+        any_dense |= dense;
         let mut cursor = 0;
         for span in mine {
+            if dense {
+                let start = column(span.start).min(width - 1);
+                let end = column(span.end).clamp(start + 1, width);
+                for cell in &mut row[start..end] {
+                    *cell = cell::Cell {
+                        ch: '█',
+                        colour: if span.failed { "31" } else { "36" },
+                    };
+                }
+                continue;
+            }
             let start = column(span.start).max(cursor);
             let end = column(span.end).max(start + 1);
             if end > row.len() {
@@ -124,6 +140,12 @@ pub fn render(spans: &[Span], workers: usize, style: Style) -> String {
     let end_label = crate::human(total);
     let gap = (axis_width + 1).saturating_sub(end_label.len());
     let _ = writeln!(out, "{:label_width$}  0{:>gap$}", "", end_label);
+    if any_dense {
+        let _ = writeln!(
+            out,
+            "(rows with too many jobs to label show █ where the worker was busy)"
+        );
+    }
     out
 }
 
@@ -252,10 +274,10 @@ mod tests {
 
     #[test]
     fn boxes_in_one_row_never_overlap_even_when_jobs_are_tiny() {
-        // 50 jobs of 1 µs each on one worker, inside a 1 s run: every box is narrower than a
+        // 25 jobs of 1 µs each on one worker, inside a 1 s run: every box is narrower than a
         // column, so each takes one column right of the one before instead of being drawn on
-        // top of it: 50 marks in all.
-        let mut spans: Vec<Span> = (0..50)
+        // top of it: 25 marks in all.
+        let mut spans: Vec<Span> = (0..25)
             .map(|i| Span {
                 worker: 1,
                 job: i,
@@ -268,7 +290,7 @@ mod tests {
         let picture = render(&spans, 2, Style::plain());
         let row = picture.lines().next().unwrap();
         let track = row.split('│').nth(1).unwrap();
-        assert_eq!(track.chars().filter(|c| *c != ' ').count(), 50, "{row}");
+        assert_eq!(track.chars().filter(|c| *c != ' ').count(), 25, "{row}");
     }
 
     #[test]
@@ -277,6 +299,24 @@ mod tests {
         assert!(picture.lines().nth(1).unwrap().trim_end().ends_with('│'));
         let empty = render(&[], 2, Style::plain());
         assert_eq!(empty.lines().count(), 4, "{empty}");
+    }
+
+    #[test]
+    fn a_row_with_many_jobs_keeps_the_pictures_width() {
+        // 200 jobs of 5 ms back to back on one worker: far too many boxes for 60 columns.
+        let spans: Vec<Span> = (0..200).map(|i| span(1, i + 1, i * 5, i * 5 + 5)).collect();
+        let picture = render(&spans, 1, Style::plain());
+        let row = picture.lines().next().unwrap();
+        assert_eq!(
+            row.chars().count(),
+            "worker 1 │".chars().count() + 60 + 1,
+            "{row}"
+        );
+        assert!(row.contains("████"), "{row}");
+        assert!(
+            picture.contains("show █ where the worker was busy"),
+            "{picture}"
+        );
     }
 
     #[test]

@@ -37,6 +37,22 @@ pub fn jobs(count: usize, seed: u64, mean: Duration, fail_percent: u32) -> Vec<J
         .collect()
 }
 
+/// Picks about `percent` of `count` jobs, decided by `seed`: `true` at index `i` means job `i + 1`
+/// is picked. Lessons use it for a second seeded property, such as which jobs get stuck.
+///
+/// ```
+/// let stuck = course_support::workload::pick(10, 4, 20);
+/// assert_eq!(stuck, course_support::workload::pick(10, 4, 20));
+/// assert_eq!(stuck.len(), 10);
+/// ```
+pub fn pick(count: usize, seed: u64, percent: u32) -> Vec<bool> {
+    // A different stream from `jobs` with the same seed, so the picks don't mirror failures.
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+    (0..count)
+        .map(|_| rng.random_range(0..100) < percent)
+        .collect()
+}
+
 /// The mean work of `jobs`, for the "ideal time" lessons print beside the measured one.
 pub fn mean_work(jobs: &[JobSpec]) -> Duration {
     if jobs.is_empty() {
