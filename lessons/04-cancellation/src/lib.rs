@@ -39,6 +39,9 @@ pub enum Reason {
         /// The job whose failure cancelled the run.
         job: u64,
     },
+    /// A job panicked and took its worker with it; the run stops rather than hang with
+    /// nobody left to drain the queue (lesson 7 catches panics instead).
+    WorkerPanicked,
 }
 
 /// A cancellation signal that any number of threads can wait on and any one can trigger.
@@ -256,6 +259,9 @@ fn worker<F>(
 ) where
     F: Fn(&Job, &JobCtx) -> Result<u64, JobError>,
 {
+    // If a job panics, this worker is gone: cancel the run so the producer and the other
+    // workers stop too, and the panic reaches the caller instead of a hang.
+    let _guard = CancelOnPanic(token);
     loop {
         // New: wait for a job *or* cancellation, so an idle worker wakes the moment the run is
         // cancelled instead of when the next job happens to arrive.
@@ -313,6 +319,17 @@ fn worker<F>(
     }
 }
 // ANCHOR_END: worker
+
+/// Cancels the token when dropped during a panic.
+struct CancelOnPanic<'a>(&'a CancelToken);
+
+impl Drop for CancelOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.cancel(Reason::WorkerPanicked);
+        }
+    }
+}
 
 // ANCHOR: run_queue
 /// Runs jobs from `jobs` on `config.workers` threads until the queue is closed and empty, or

@@ -146,6 +146,7 @@ fn print_report(report: &Report, config: &Config) {
             println!("The run was cancelled: job {job} failed first.")
         }
         Some(Reason::Requested) => println!("The run was cancelled on request."),
+        Some(Reason::WorkerPanicked) => println!("The run was cancelled: a job panicked."),
     }
     let list = |want: fn(&Status) -> bool| -> String {
         let ids: Vec<String> = report

@@ -322,3 +322,33 @@ fn a_job_can_check_for_cancellation_between_steps() {
     let err: JobError = Stop::TimedOut.into();
     assert_eq!(err, JobError::Stopped(Stop::TimedOut));
 }
+
+#[test]
+fn a_panicking_job_stops_the_run_instead_of_hanging_it() {
+    // One worker, a full queue and a producer waiting to send more: when the worker dies,
+    // nobody is left to make room. The run must end, with the panic, not wait for ever.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = within(
+        LIMIT,
+        "a run whose only worker panicked",
+        "does a dying worker cancel the token, so the producer stops waiting to send?",
+        || {
+            std::panic::catch_unwind(|| {
+                run(
+                    &config(1),
+                    jobs(50),
+                    &CancelToken::new(),
+                    |job, _| {
+                        if job.id == 2 {
+                            panic!("job 2 panics");
+                        }
+                        Ok(job.id)
+                    },
+                    |_| {},
+                )
+            })
+        },
+    );
+    let _ = std::panic::take_hook();
+    assert!(outcome.is_err(), "the job's panic should reach the caller");
+}

@@ -196,7 +196,7 @@ pub fn assert_rejected(bin: &str, args: &[&str]) {
 /// Makes a lesson's output stable enough to snapshot.
 ///
 /// - Measured durations become `‹t›`: every duration in an event line or on the picture's time
-///   axis, and elsewhere any duration right after the word `took`. Planned durations (`each job
+///   axis, and elsewhere any duration right after the word `took` (or `mean`, `p50`, `p99`). Planned durations (`each job
 ///   takes 100 ms`) stay, so the snapshot still pins them.
 /// - `worker N` becomes `worker ?` everywhere except in the run picture's row labels: which
 ///   worker takes which job is up to the scheduler.
@@ -245,8 +245,10 @@ fn flush_events(events: &mut Vec<String>, lines: &mut Vec<String>) {
     lines.append(events);
 }
 
-/// Sort key for an event line: its phase (the first word of the verbs below) then its job id.
-fn event_key(line: &str) -> (usize, u64, String) {
+/// Sort key for an event line: its phase (the first of the verbs below it contains) then its
+/// job id. Lines with neither (such as a breaker's state change) keep their printed order, which
+/// the sort preserves because it is stable.
+fn event_key(line: &str) -> (usize, u64) {
     const PHASES: [&str; 6] = [
         "took",
         "finished",
@@ -268,7 +270,7 @@ fn event_key(line: &str) -> (usize, u64, String) {
                 .and_then(|d| d.parse().ok())
         })
         .unwrap_or(u64::MAX);
-    (phase, job, line.to_string())
+    (phase, job)
 }
 
 fn redact_workers(line: &str) -> String {
@@ -306,7 +308,10 @@ fn redact_durations(line: &str, all: bool) -> String {
                     && chars.get(j + 1..end) == Some(&unit[..])
                     && chars.get(end).is_none_or(|c| !c.is_alphanumeric())
             });
-            let measured = all || out.trim_end().ends_with("took");
+            let measured = all
+                || ["took", "mean", "p50", "p99"]
+                    .iter()
+                    .any(|word| out.trim_end().ends_with(word));
             if let (Some(unit), true) = (unit, measured) {
                 // Padding that right-aligned the number varies with its width: drop it.
                 while out.ends_with("  ") || out.ends_with("[ ") {

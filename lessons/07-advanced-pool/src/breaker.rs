@@ -1,0 +1,358 @@
+//! A circuit breaker: when jobs keep failing, stop sending more for a while, then try a few.
+//!
+//! ```text
+//!            N failures in a row               cool-down over: admit a probe
+//!  Closed ─────────────────────────▶ Open ──────────────────────────────▶ HalfOpen
+//!    ▲                                ▲                                      │
+//!    │                                └────────── a probe fails ─────────────┤
+//!    └──────────────────────── every probe succeeds ────────────────────────┘
+//! ```
+//!
+//! It trips on *consecutive* failures rather than a failure ratio over a window: with the few
+//! jobs a small pool runs, a ratio needs a window long enough to be meaningful, and a streak is
+//! the clearer sign that the thing behind the jobs is down. A busy service would use a ratio.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The breaker's three states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Jobs go through; failures in a row are counted.
+    Closed,
+    /// Jobs are refused at once until the cool-down is over.
+    Open,
+    /// A few probe jobs are let through to see whether things have recovered.
+    HalfOpen,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half-open",
+        })
+    }
+}
+
+/// How the breaker is tuned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Failures in a row that open the breaker (at least 1).
+    pub failures: u32,
+    /// How long it stays open before letting probes through.
+    pub cooldown: Duration,
+    /// Probes let through when half-open; all must succeed to close it (at least 1).
+    pub probes: u32,
+}
+
+/// How a job got past the breaker; the job carries it, so its result is credited correctly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Admitted while closed.
+    Normal,
+    /// Admitted as one of the probes while half-open.
+    Probe,
+}
+
+/// A change of state, for whoever narrates the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The state before.
+    pub from: State,
+    /// The state after.
+    pub to: State,
+    /// When, on the pool's clock.
+    pub at: Duration,
+}
+
+// ANCHOR: breaker
+/// The breaker itself. A mutex keeps each transition whole; it is held for a few instructions
+/// per job, and the metrics, which every job touches more often, use atomics instead.
+#[derive(Debug)]
+pub struct Breaker {
+    config: BreakerConfig,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    /// Failures in a row while closed; any success resets it.
+    streak: u32,
+    /// When it last opened: the cool-down counts from here.
+    opened_at: Duration,
+    /// Probes let through since it went half-open.
+    probes_out: u32,
+    /// Probes that have come back successful.
+    probes_ok: u32,
+}
+
+impl Breaker {
+    /// A closed breaker.
+    pub fn new(config: BreakerConfig) -> Breaker {
+        Breaker {
+            config,
+            inner: Mutex::new(Inner {
+                state: State::Closed,
+                streak: 0,
+                opened_at: Duration::ZERO,
+                probes_out: 0,
+                probes_ok: 0,
+            }),
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.lock().state
+    }
+
+    /// Asks to let a job through at `now`. `Err` means refuse it; the transition, if any, is
+    /// returned so the caller can report it.
+    pub fn admit(&self, now: Duration) -> (Result<Pass, ()>, Option<Transition>) {
+        let mut inner = self.lock();
+        match inner.state {
+            State::Closed => (Ok(Pass::Normal), None),
+            State::Open if now.saturating_sub(inner.opened_at) < self.config.cooldown => {
+                (Err(()), None)
+            }
+            State::Open => {
+                // The cool-down is over: this job is the first probe.
+                inner.state = State::HalfOpen;
+                inner.probes_out = 1;
+                inner.probes_ok = 0;
+                let change = Transition {
+                    from: State::Open,
+                    to: State::HalfOpen,
+                    at: now,
+                };
+                (Ok(Pass::Probe), Some(change))
+            }
+            State::HalfOpen if inner.probes_out < self.config.probes => {
+                inner.probes_out += 1;
+                (Ok(Pass::Probe), None)
+            }
+            // Enough probes are out; wait for their verdict.
+            State::HalfOpen => (Err(()), None),
+        }
+    }
+
+    /// Gives back a probe's place when its job was admitted but then not run (the queue was
+    /// full, or the pool aborted before it started).
+    pub fn release(&self, pass: Pass) {
+        let mut inner = self.lock();
+        if pass == Pass::Probe && inner.state == State::HalfOpen && inner.probes_out > 0 {
+            inner.probes_out -= 1;
+        }
+    }
+
+    /// Records how a job that got through with `pass` ended.
+    pub fn record(&self, pass: Pass, ok: bool, now: Duration) -> Option<Transition> {
+        let mut inner = self.lock();
+        let from = inner.state;
+        match (inner.state, pass, ok) {
+            (State::Closed, _, true) => inner.streak = 0,
+            (State::Closed, _, false) => {
+                inner.streak += 1;
+                if inner.streak >= self.config.failures {
+                    inner.open(now);
+                }
+            }
+            (State::HalfOpen, Pass::Probe, true) => {
+                inner.probes_ok += 1;
+                if inner.probes_ok >= self.config.probes {
+                    inner.state = State::Closed;
+                    inner.streak = 0;
+                }
+            }
+            // One failed probe is enough: open again, and the cool-down starts over.
+            (State::HalfOpen, Pass::Probe, false) => inner.open(now),
+            // Results of jobs admitted before the breaker opened say nothing about recovery.
+            (State::Open, _, _) | (State::HalfOpen, Pass::Normal, _) => {}
+        }
+        (inner.state != from).then_some(Transition {
+            from,
+            to: inner.state,
+            at: now,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // No code panics while holding this lock, so it cannot be poisoned.
+        self.inner
+            .lock()
+            .expect("the breaker's lock is never poisoned")
+    }
+}
+
+impl Inner {
+    fn open(&mut self, now: Duration) {
+        self.state = State::Open;
+        self.opened_at = now;
+        self.streak = 0;
+        self.probes_out = 0;
+        self.probes_ok = 0;
+    }
+}
+// ANCHOR_END: breaker
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn breaker() -> Breaker {
+        Breaker::new(BreakerConfig {
+            failures: 3,
+            cooldown: ms(100),
+            probes: 2,
+        })
+    }
+
+    fn trip(b: &Breaker, at: Duration) {
+        for _ in 0..3 {
+            let (pass, _) = b.admit(at);
+            b.record(pass.unwrap(), false, at);
+        }
+        assert_eq!(b.state(), State::Open);
+    }
+
+    #[test]
+    fn closed_opens_after_n_failures_in_a_row() {
+        let b = breaker();
+        b.record(Pass::Normal, false, ms(0));
+        b.record(Pass::Normal, false, ms(0));
+        assert_eq!(b.state(), State::Closed);
+        let change = b.record(Pass::Normal, false, ms(5));
+        assert_eq!(
+            change,
+            Some(Transition {
+                from: State::Closed,
+                to: State::Open,
+                at: ms(5)
+            })
+        );
+    }
+
+    #[test]
+    fn a_success_resets_the_streak_while_closed() {
+        let b = breaker();
+        for _ in 0..10 {
+            b.record(Pass::Normal, false, ms(0));
+            b.record(Pass::Normal, false, ms(0));
+            b.record(Pass::Normal, true, ms(0));
+        }
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "two failures then a success, ten times, never trips"
+        );
+    }
+
+    #[test]
+    fn open_refuses_at_once_until_the_cooldown_is_over() {
+        let b = breaker();
+        trip(&b, ms(0));
+        assert_eq!(b.admit(ms(99)).0, Err(()));
+        let (pass, change) = b.admit(ms(100));
+        assert_eq!(pass, Ok(Pass::Probe));
+        assert_eq!(
+            change,
+            Some(Transition {
+                from: State::Open,
+                to: State::HalfOpen,
+                at: ms(100)
+            })
+        );
+    }
+
+    #[test]
+    fn half_open_admits_only_the_configured_probes() {
+        let b = breaker();
+        trip(&b, ms(0));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        assert_eq!(
+            b.admit(ms(100)).0,
+            Err(()),
+            "a third job while two probes are out"
+        );
+        assert_eq!(b.state(), State::HalfOpen);
+    }
+
+    #[test]
+    fn all_probes_succeeding_close_it() {
+        let b = breaker();
+        trip(&b, ms(0));
+        b.admit(ms(100));
+        b.admit(ms(100));
+        assert_eq!(b.record(Pass::Probe, true, ms(110)), None);
+        let change = b.record(Pass::Probe, true, ms(120));
+        assert_eq!(
+            change,
+            Some(Transition {
+                from: State::HalfOpen,
+                to: State::Closed,
+                at: ms(120)
+            })
+        );
+        assert_eq!(b.admit(ms(120)).0, Ok(Pass::Normal));
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_it_and_restarts_the_cooldown() {
+        let b = breaker();
+        trip(&b, ms(0));
+        b.admit(ms(100));
+        let change = b.record(Pass::Probe, false, ms(150));
+        assert_eq!(
+            change,
+            Some(Transition {
+                from: State::HalfOpen,
+                to: State::Open,
+                at: ms(150)
+            })
+        );
+        assert_eq!(
+            b.admit(ms(200)).0,
+            Err(()),
+            "the cool-down counts from the re-opening"
+        );
+        assert_eq!(b.admit(ms(250)).0, Ok(Pass::Probe));
+    }
+
+    #[test]
+    fn late_results_from_before_the_trip_are_ignored() {
+        let b = breaker();
+        trip(&b, ms(0));
+        b.record(Pass::Normal, true, ms(10));
+        assert_eq!(
+            b.state(),
+            State::Open,
+            "a success admitted before the trip does not close it"
+        );
+        b.admit(ms(100));
+        b.record(Pass::Normal, false, ms(110));
+        assert_eq!(
+            b.state(),
+            State::HalfOpen,
+            "an old failure does not count against the probes"
+        );
+    }
+
+    #[test]
+    fn a_released_probe_frees_its_place() {
+        let b = breaker();
+        trip(&b, ms(0));
+        b.admit(ms(100));
+        b.admit(ms(100));
+        b.release(Pass::Probe);
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+    }
+}

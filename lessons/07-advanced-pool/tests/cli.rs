@@ -1,0 +1,79 @@
+//! `cargo run -p lesson-7` as a learner sees it: the real binary, its output pinned by a snapshot.
+
+use course_support::testing::{assert_rejected, normalize, run_bin};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-7");
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = run_bin(BIN, args, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "lesson-7 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "caught panics should not spill onto stderr"
+    );
+    String::from_utf8(out.stdout).expect("the output is UTF-8")
+}
+
+#[test]
+fn the_default_run_prints_what_the_book_shows() {
+    let output = stdout_of(&[]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("default_run", normalize(&output));
+    });
+}
+
+#[test]
+fn json_prints_one_object_whose_counts_add_up() {
+    let output = stdout_of(&["--json"]);
+    let line = output.trim();
+    assert_eq!(
+        output.lines().count(),
+        1,
+        "one line of JSON, nothing else:\n{output}"
+    );
+    assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    let number = |key: &str| -> u64 {
+        let at = line
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("no {key} in {line}"));
+        line[at + key.len() + 3..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key} is not a number in {line}"))
+    };
+    assert_eq!(
+        number("submitted"),
+        number("completed") + number("failed") + number("panicked") + number("cancelled")
+    );
+    assert_eq!(
+        number("rejected_total"),
+        ["full", "rate", "breaker", "closed", "timeout"]
+            .iter()
+            .map(|k| number(k))
+            .sum::<u64>()
+    );
+}
+
+#[test]
+fn bad_flags_and_nonsense_configurations_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--queue", "0"],
+        &["--rate", "0"],
+        &["--rate", "-3"],
+        &["--rate", "fast"],
+        &["--burst", "0"],
+        &["--breaker-failures", "0"],
+        &["--probes", "0"],
+        &["--cooldown-ms", "0"],
+        &["--seed", "-1"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}
