@@ -32,7 +32,7 @@ fn per_job(c: &mut Criterion) {
     });
 
     group.bench_function("lesson-1 std-only pool (Arc<Mutex<Receiver>>)", |b| {
-        b.iter(|| lesson_1::std_only::run(WORKERS, (0..JOBS).collect(), |n| black_box(n)))
+        b.iter(|| lesson_1::std_only::run(WORKERS, (0..JOBS).collect(), black_box))
     });
 
     group.bench_function("lesson-7 pool (rate limit, breaker, metrics)", |b| {
