@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 const JOBS: usize = 100_000;
+
+/// What one submitting thread saw: the jobs accepted, and the jobs refused with the reason.
+type Tally = (Vec<usize>, Vec<(usize, Reason)>);
 const SUBMITTERS: usize = 4;
 
 /// What a job should do, decided up front by a seeded generator.
@@ -58,7 +61,7 @@ fn a_hundred_thousand_jobs_are_each_accounted_for_exactly_once() {
                         })
                         .unwrap(),
                 );
-                let outcomes: Vec<(Vec<usize>, Vec<(usize, Reason)>)> = std::thread::scope(|s| {
+                let outcomes: Vec<Tally> = std::thread::scope(|s| {
                     let handles: Vec<_> = (0..SUBMITTERS)
                         .map(|t| {
                             let pool = Arc::clone(&pool);
