@@ -290,8 +290,8 @@ mod tests {
     fn all_probes_succeeding_close_it() {
         let b = breaker();
         trip(&b, ms(0));
-        b.admit(ms(100));
-        b.admit(ms(100));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
         assert_eq!(b.record(Pass::Probe, true, ms(110)), None);
         let change = b.record(Pass::Probe, true, ms(120));
         assert_eq!(
@@ -309,7 +309,7 @@ mod tests {
     fn a_failed_probe_reopens_it_and_restarts_the_cooldown() {
         let b = breaker();
         trip(&b, ms(0));
-        b.admit(ms(100));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
         let change = b.record(Pass::Probe, false, ms(150));
         assert_eq!(
             change,
@@ -337,7 +337,7 @@ mod tests {
             State::Open,
             "a success admitted before the trip does not close it"
         );
-        b.admit(ms(100));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
         b.record(Pass::Normal, false, ms(110));
         assert_eq!(
             b.state(),
@@ -350,8 +350,8 @@ mod tests {
     fn a_released_probe_frees_its_place() {
         let b = breaker();
         trip(&b, ms(0));
-        b.admit(ms(100));
-        b.admit(ms(100));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
         b.release(Pass::Probe);
         assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
     }
