@@ -601,12 +601,13 @@ fn worker<J>(
             continue;
         }
         metrics.busy.fetch_add(1, Ordering::Relaxed);
-        let started = shared.start.elapsed();
+        let began = Instant::now();
         // New: a panicking job is caught here, so the worker lives on and the pool keeps its
         // size. `AssertUnwindSafe`: after a panic we only read the job's result, never state the
         // job may have left half-changed.
         let result = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&envelope.job, &ctx)));
-        let took = shared.start.elapsed() - started;
+        let ended = Instant::now();
+        let (started, took) = (began - shared.start, ended - began);
         metrics.busy.fetch_sub(1, Ordering::Relaxed);
         let status = match result {
             Ok(Ok(())) => Status::Completed,
@@ -618,7 +619,7 @@ fn worker<J>(
             Status::Failed(_) => &metrics.failed,
             Status::Panicked(_) => &metrics.panicked,
         });
-        metrics.latency.record(envelope.accepted.elapsed());
+        metrics.latency.record(ended - envelope.accepted);
         // New: every result feeds the breaker, not only submission timeouts.
         if let (Some(breaker), Some(pass)) = (&shared.breaker, envelope.pass) {
             let ok = status == Status::Completed;
