@@ -1,0 +1,209 @@
+//! `cargo run -p lesson-5` as a learner sees it: the real binary, its output pinned by a
+//! snapshot, a deadline and a real Ctrl-C, and a small run of the threads-against-tasks table.
+
+use course_support::testing::{assert_rejected, normalize, run_bin};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-5");
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = run_bin(BIN, args, Duration::from_secs(30));
+    let stdout = String::from_utf8(out.stdout).expect("the output is UTF-8");
+    assert!(
+        out.stderr.is_empty(),
+        "lesson-5 {args:?} wrote to stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), stdout)
+}
+
+/// Reads `s submitted = a done + b failed + c timed out + d cancelled` from the report line.
+fn report_counts(output: &str) -> [usize; 5] {
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("Report: "))
+        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
+}
+
+#[test]
+fn the_default_run_prints_what_the_book_shows() {
+    let (code, output) = run(&[]);
+    assert_eq!(code, Some(0), "{output}");
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("default_run", normalize(&output));
+    });
+}
+
+#[test]
+fn which_jobs_time_out_is_decided_by_the_seed_not_by_the_scheduler() {
+    // Hanging jobs never finish, and every other job takes at most 30 ms of its 400: a run on
+    // a busy machine times out exactly the same jobs.
+    let args = [
+        "--jobs",
+        "40",
+        "--seed",
+        "11",
+        "--work-ms",
+        "20",
+        "--job-timeout-ms",
+        "400",
+    ];
+    let first = normalize(&run(&args).1);
+    let second = normalize(&run(&args).1);
+    assert_eq!(first, second);
+    let [submitted, done, failed, timed_out, cancelled] = report_counts(&first);
+    assert_eq!(done + failed + timed_out + cancelled, submitted, "{first}");
+    assert!(timed_out > 0, "seed 11 has hanging jobs:\n{first}");
+}
+
+#[test]
+fn a_short_deadline_cancels_the_rest_and_the_counts_still_add_up() {
+    let (code, output) = run(&["--jobs", "40", "--deadline-ms", "300"]);
+    let [submitted, done, failed, timed_out, cancelled] = report_counts(&output);
+    assert_eq!(done + failed + timed_out + cancelled, submitted, "{output}");
+    assert!(
+        cancelled > 0,
+        "40 jobs of about 100 ms on 4 workers cannot finish in 300 ms:\n{output}"
+    );
+    assert!(
+        output.contains("The deadline of 300 ms passed."),
+        "{output}"
+    );
+    assert_eq!(code, Some(1), "work left undone exits 1:\n{output}");
+}
+
+#[test]
+fn the_comparison_prints_a_row_per_shape() {
+    let (code, output) = run(&[
+        "--compare",
+        "--compare-jobs",
+        "1000",
+        "--compare-width",
+        "100",
+    ]);
+    assert_eq!(code, Some(0), "{output}");
+    for row in [
+        "100 threads",
+        "100 worker tasks",
+        "task per job, 100 permits",
+    ] {
+        let line = output
+            .lines()
+            .find(|l| l.trim_start().starts_with(row))
+            .unwrap_or_else(|| panic!("no row for {row}:\n{output}"));
+        assert!(
+            line.contains(" ms") || line.contains(" s"),
+            "the {row} row has no wall time:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn bad_flags_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--workers", "abc"],
+        &["--jobs", "-1"],
+        &["--queue", "0"],
+        &["--seed", "-3"],
+        &["--hang-percent", "101"],
+        &["--job-timeout-ms", "1.5"],
+        &["--compare-width", "0"],
+        &["--compare-one", "fibers"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let mut child = Command::new(BIN)
+        .args([
+            "--jobs",
+            "100000",
+            "--hang-percent",
+            "0",
+            "--deadline-ms",
+            "60000",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start lesson-5");
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let started = line.contains("finished job 3");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    if !seen.last().is_some_and(|l| l.contains("finished job 3")) {
+        let _ = child.kill();
+        panic!(
+            "lesson-5 never finished job 3 within 10 s:\n{}",
+            seen.join("\n")
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -INT failed");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "lesson-5 did not exit within 20 s of Ctrl-C: does the Ctrl-C listener cancel \
+                 the pool's token?\n{}",
+                seen.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    reader.join().unwrap();
+    seen.extend(lines.try_iter());
+    let output = seen.join("\n");
+    let [submitted, done, failed, timed_out, cancelled] = report_counts(&output);
+    assert_eq!(
+        done + failed + timed_out + cancelled,
+        submitted,
+        "every job is accounted for:\n{output}"
+    );
+    assert!(
+        cancelled > 0,
+        "the running and queued jobs are cancelled:\n{output}"
+    );
+    assert!(
+        submitted < 100_000,
+        "it kept submitting after Ctrl-C:\n{output}"
+    );
+    assert_eq!(code, Some(130), "a cancelled run exits 130:\n{output}");
+}
