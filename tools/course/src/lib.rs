@@ -1,7 +1,10 @@
 //! The course's own tooling, as opposed to the lessons the students work through.
 //!
-//! For now it holds the book include check ([`book`]): mdBook only logs a broken
-//! `{{#include}}` and still builds the book, so something else has to fail loudly. The
-//! students' progress command will join it here later.
+//! - [`exercises`] is the students' progress command (`cargo run -p course`): where they stand,
+//!   hints, a watch mode, and the proof CI runs that every solution passes and every exercise
+//!   starts out failing.
+//! - [`book`] is the book include check: mdBook only logs a broken `{{#include}}` and still
+//!   builds the book, so something else has to fail loudly.
 
 pub mod book;
+pub mod exercises;
