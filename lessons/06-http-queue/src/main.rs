@@ -1,3 +1,518 @@
-//! Lesson 6: an HTTP job queue (being written).
+//! `cargo run -p lesson-6`: an HTTP job queue that says "503, come back later" when it is full
+//! and finishes every task it accepted when told to stop. `--demo` sends itself a burst of tasks.
 
-fn main() {}
+use clap::Parser;
+use course_support::{cli, human, timeline, workload};
+use lesson_6::{Config, Report, TaskQueue, TaskState, router};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Lesson 6: an HTTP job queue. POST /tasks queues a task, GET /tasks/{id} follows it, GET
+/// /metrics counts them. Ctrl-C or SIGTERM once: stop accepting and finish every accepted task;
+/// twice: stop now.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on [default: 127.0.0.1:8081, or a free port with --demo]. Loopback
+    /// addresses are reachable from this machine only; 0.0.0.0 opens it to your network.
+    #[arg(long, value_parser = address)]
+    addr: Option<SocketAddr>,
+    /// How many workers (tokio tasks) take tasks from the queue.
+    #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
+    workers: usize,
+    /// How many tasks may wait in the queue; when it is full, POST /tasks answers 503.
+    #[arg(long, default_value = "16", value_parser = cli::capacity, allow_negative_numbers = true)]
+    queue: usize,
+    /// Send the server a burst of tasks and some bad requests, then shut down as SIGTERM would.
+    #[arg(long)]
+    demo: bool,
+    /// Seed for the demo's task lengths and failures: the same seed replays the same burst.
+    #[arg(long, default_value = "1")]
+    seed: u64,
+}
+
+/// A socket address such as `127.0.0.1:8081`; `localhost:PORT` is taken to mean 127.0.0.1.
+fn address(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    let s = match s.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => s.to_string(),
+    };
+    s.parse()
+        .map_err(|_| "expected an address and a port, such as 127.0.0.1:8081".to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Args = cli::parse();
+    // Listening for signals replaces their default action (ending the process), so it starts
+    // before anything else: no SIGTERM can arrive in between and kill a half-started server.
+    let signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("error: cannot listen for signals: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match (args.addr, args.demo) {
+        (Some(addr), _) => addr,
+        (None, false) => SocketAddr::from(([127, 0, 0, 1], 8081)),
+        (None, true) => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {addr}: {err} (is another server using it?)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+
+    if args.demo {
+        println!("Lesson 6: an HTTP job queue (demo)");
+        println!(
+            "{} workers and a queue of {}. The workers start paused, so the burst below meets a \
+             queue that nobody is emptying yet.",
+            args.workers, args.queue
+        );
+    } else {
+        println!("Lesson 6: an HTTP job queue");
+        println!("{} workers and a queue of {}.", args.workers, args.queue);
+    }
+    let queue = TaskQueue::start(Config {
+        workers: args.workers,
+        capacity: args.queue,
+        paused: args.demo,
+        print_events: true,
+    });
+    // ANCHOR: serve
+    let graceful = CancellationToken::new();
+    let stop_now = queue.stop_now_token();
+    tokio::spawn(signals.watch(graceful.clone(), stop_now.clone()));
+
+    println!("listening on http://{local}");
+    if !local.ip().is_loopback() {
+        println!("(not a loopback address: anyone who can reach this machine can send tasks)");
+    }
+    // `with_graceful_shutdown`: once `graceful` is cancelled, the server closes its listener
+    // (new connections are refused), answers the requests it is in the middle of, closes idle
+    // connections, and only then does this future complete.
+    let server = axum::serve(listener, router(queue.handle()))
+        .with_graceful_shutdown(graceful.clone().cancelled_owned());
+    let serving = async {
+        tokio::select! {
+            served = server => served,
+            // A second signal while connections are still open: stop waiting for them.
+            () = stop_now.cancelled() => Ok(()),
+        }
+    };
+    // ANCHOR_END: serve
+    let served = if args.demo {
+        let (served, demo) = tokio::join!(serving, demo::run(local, &args, &queue, &graceful));
+        if let Err(err) = demo {
+            eprintln!("error: the demo failed: {err}");
+            return ExitCode::FAILURE;
+        }
+        served
+    } else {
+        print_hints(local);
+        serving.await
+    };
+    if let Err(err) = served {
+        eprintln!("error: the server stopped: {err}");
+    }
+
+    // ANCHOR: drain
+    let now = queue.handle().metrics();
+    println!(
+        "\nStopped accepting: the listener is closed and every open request has been answered."
+    );
+    println!(
+        "Finishing what was accepted: {} queued and {} running tasks.",
+        now.queued, now.running
+    );
+    // Closes the queue and waits for the workers: they run everything still queued, or, if a
+    // second signal cancels `stop_now` meanwhile, abandon it.
+    let report = queue.shutdown().await;
+    print_report(&report, args.workers);
+    if report.count(TaskState::Abandoned) > 0 || report.lost() > 0 {
+        // The conventional code for "stopped by Ctrl-C" (128 + SIGINT): work was left undone.
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    }
+    // ANCHOR_END: drain
+}
+
+fn print_hints(local: SocketAddr) {
+    println!("Try, from another terminal:");
+    println!("  curl -i --json '{{\"duration_ms\": 2000}}' http://{local}/tasks");
+    println!("  curl -i http://{local}/tasks/1");
+    println!("  curl -i http://{local}/metrics");
+    println!("Ctrl-C once: stop accepting and finish every accepted task. Twice: stop now.\n");
+}
+
+/// `task 8` or `tasks 3, 8, 11`.
+fn tasks(ids: Vec<u64>) -> String {
+    let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+    match ids.len() {
+        1 => format!("task {}", ids[0]),
+        _ => format!("tasks {}", ids.join(", ")),
+    }
+}
+
+fn print_report(report: &Report, workers: usize) {
+    println!(
+        "\nReport: {} accepted = {} completed + {} failed + {} abandoned; {} turned away with 503.",
+        report.accepted(),
+        report.count(TaskState::Done),
+        report.count(TaskState::Failed),
+        report.count(TaskState::Abandoned),
+        report.metrics.rejected
+    );
+    if report.count(TaskState::Failed) > 0 {
+        println!("Failed: {}", tasks(report.ids(TaskState::Failed)));
+    }
+    let (interrupted, never_started): (Vec<_>, Vec<_>) = report
+        .tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Abandoned)
+        .partition(|t| t.started.is_some());
+    if !interrupted.is_empty() {
+        let ids = interrupted.iter().map(|t| t.id).collect();
+        println!("Abandoned while running (interrupted): {}", tasks(ids));
+    }
+    if !never_started.is_empty() {
+        let ids = never_started.iter().map(|t| t.id).collect();
+        println!("Abandoned before they started: {}", tasks(ids));
+    }
+    if report.lost() > 0 {
+        println!(
+            "Lost: {} tasks never ended, because a worker panicked.",
+            report.lost()
+        );
+    }
+    println!(
+        "\nThe run, one row per worker (each box is a task; failed or interrupted ones are \
+         filled with !):"
+    );
+    print!(
+        "{}",
+        timeline::render(&report.spans(), workers, timeline::Style::for_stdout())
+    );
+}
+
+// ANCHOR: signals
+/// SIGINT (Ctrl-C) and SIGTERM (what `kill`, systemd, Docker and Kubernetes send) mean the same
+/// here: the first asks for a graceful shutdown, the second for stop-now.
+struct Signals {
+    /// SIGINT, what Ctrl-C sends.
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    /// SIGTERM, what service managers send.
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "Ctrl-C (SIGINT)",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+
+    async fn watch(mut self, graceful: CancellationToken, stop_now: CancellationToken) {
+        let first = self.next().await;
+        println!(
+            "\n{first}: no new connections; open requests get their answer and every accepted \
+             task is finished. Send it again to stop now."
+        );
+        graceful.cancel();
+        let second = self.next().await;
+        println!(
+            "\n{second}: stopping now; queued tasks will not start, running ones are interrupted."
+        );
+        stop_now.cancel();
+    }
+}
+// ANCHOR_END: signals
+
+/// `--demo`: the server sends itself requests over a real socket, with a tiny HTTP client.
+mod demo {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One answer: the status line's code and text, the headers, the body.
+    pub struct Reply {
+        pub status: u16,
+        pub reason: String,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    impl Reply {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+
+        fn line(&self) -> String {
+            format!("{} {}", self.status, self.reason)
+        }
+    }
+
+    /// Sends one HTTP/1.1 request on a new connection and reads the whole answer, for at most
+    /// 5 s. `Connection: close` means the answer ends when the server closes the connection.
+    pub async fn send(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Result<Reply, String> {
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(addr).await?;
+            let mut request =
+                format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+            if let Some(content_type) = content_type {
+                request.push_str(&format!("Content-Type: {content_type}\r\n"));
+            }
+            request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+            // A server may answer (413) and close before reading all of a large body, so a
+            // failed write is not yet a failure: the answer may be waiting to be read.
+            let _ = stream.write_all(request.as_bytes()).await;
+            let mut raw = Vec::new();
+            // A server that answers before reading the whole body (413) may reset the
+            // connection after its answer; what arrived before the reset is still the answer.
+            if let Err(err) = stream.read_to_end(&mut raw).await {
+                if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                    return Err(err);
+                }
+            }
+            Ok::<_, std::io::Error>(raw)
+        };
+        let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
+            .await
+            .map_err(|_| format!("{method} {path} got no answer within 5 s"))?
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| format!("{method} {path}: not an HTTP answer: {text:?}"))?;
+        let mut lines = head.lines();
+        let status_line = lines.next().unwrap_or_default();
+        let mut parts = status_line.splitn(3, ' ');
+        let _version = parts.next();
+        let status = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{method} {path}: bad status line {status_line:?}"))?;
+        let reason = parts.next().unwrap_or_default().to_string();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Ok(Reply {
+            status,
+            reason,
+            headers,
+            body: body.to_string(),
+        })
+    }
+
+    const JSON: Option<&str> = Some("application/json");
+
+    /// The demo's script. The workers are paused until the burst is in, so exactly `queue`
+    /// tasks are accepted and the rest get 503, on every machine and every run: with the workers
+    /// running, how many tasks they had taken out of the queue by the time the last request
+    /// arrived would depend on the scheduler.
+    pub async fn run(
+        addr: SocketAddr,
+        args: &Args,
+        queue: &TaskQueue,
+        graceful: &CancellationToken,
+    ) -> Result<(), String> {
+        // Whatever happens below, the server is told to stop, so the demo never hangs.
+        let _stop = graceful.clone().drop_guard();
+        let burst = args.queue + 8;
+        let specs = workload::jobs(burst, args.seed, Duration::from_millis(100), 10);
+        println!(
+            "\nPOST /tasks, {burst} times in a row (seed {}: each takes 50 ms to 150 ms, about \
+             1 in 10 fails):",
+            args.seed
+        );
+        let mut replies = Vec::new();
+        for spec in &specs {
+            let body = format!(
+                "{{\"duration_ms\": {}, \"fail\": {}}}",
+                spec.work.as_millis(),
+                spec.fails
+            );
+            replies.push(send(addr, "POST", "/tasks", JSON, &body).await?);
+        }
+        print_runs(&replies);
+        let first = send(addr, "GET", "/tasks/1", None, "").await?;
+        println!("GET /tasks/1 → {} {}", first.line(), first.body);
+
+        println!("\nBad requests get an error that says what is wrong:");
+        let big = format!(
+            "{{\"duration_ms\": 200, \"padding\": \"{}\"}}",
+            "x".repeat(20_000)
+        );
+        let bad: [(&str, &str, Option<&str>, &str, &str); 9] = [
+            ("POST", "/tasks", JSON, "{\"duration_ms\": 90000}", ""),
+            (
+                "POST",
+                "/tasks",
+                JSON,
+                "{\"duration_ms\": 200",
+                " (no closing brace)",
+            ),
+            (
+                "POST",
+                "/tasks",
+                JSON,
+                "{\"duraton_ms\": 200}",
+                " (misspelt)",
+            ),
+            (
+                "POST",
+                "/tasks",
+                None,
+                "{\"duration_ms\": 200}",
+                " (no Content-Type)",
+            ),
+            ("POST", "/tasks", JSON, &big, " (20 KiB)"),
+            ("GET", "/tasks/abc", None, "", ""),
+            ("GET", "/tasks/99", None, "", ""),
+            ("DELETE", "/tasks/1", None, "", ""),
+            ("GET", "/task/1", None, "", " (the Go article's route)"),
+        ];
+        for (method, path, content_type, body, note) in bad {
+            let reply = send(addr, method, path, content_type, body).await?;
+            let shown = if body.is_empty() || body.len() > 40 {
+                String::new()
+            } else {
+                format!(" {body}")
+            };
+            let allow = reply
+                .header("Allow")
+                .map(|a| format!(", Allow: {a}"))
+                .unwrap_or_default();
+            println!(
+                "{method} {path}{shown}{note} → {}{allow}\n    {}",
+                reply.line(),
+                reply.body
+            );
+        }
+
+        println!("\nThe workers start:");
+        queue.resume();
+        let metrics = wait_until_idle(addr, &specs).await?;
+        println!("All done: nothing queued, nothing running.");
+        println!("GET /metrics → {} {}", metrics.line(), metrics.body);
+        let mut states: Vec<(u64, String)> = Vec::new();
+        for id in 1..=args.queue as u64 {
+            let reply = send(addr, "GET", &format!("/tasks/{id}"), None, "").await?;
+            let task: serde_json::Value =
+                serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
+            states.push((id, task["state"].as_str().unwrap_or("?").to_string()));
+        }
+        let count = |state: &str| states.iter().filter(|(_, s)| s == state).count();
+        let failed: Vec<String> = states
+            .iter()
+            .filter(|(_, s)| s == "failed")
+            .map(|(id, _)| id.to_string())
+            .collect();
+        println!(
+            "GET /tasks/1 to /tasks/{}: {} done, {} failed ({}).",
+            args.queue,
+            count("done"),
+            count("failed"),
+            failed.join(", ")
+        );
+        println!("\nShutting down as SIGTERM would.");
+        Ok(())
+    }
+
+    /// Prints the burst's answers, one line per run of equal statuses, with the first answer
+    /// of each run in full.
+    fn print_runs(replies: &[Reply]) {
+        let mut start = 0;
+        while start < replies.len() {
+            let first = &replies[start];
+            let len = replies[start..]
+                .iter()
+                .take_while(|r| r.status == first.status)
+                .count();
+            let mut headers = String::new();
+            for name in ["Location", "Retry-After"] {
+                if let Some(value) = first.header(name) {
+                    headers.push_str(&format!("{name}: {value}, "));
+                }
+            }
+            println!(
+                "  requests {} to {} → {}\n    the first: {headers}{}",
+                start + 1,
+                start + len,
+                first.line(),
+                first.body
+            );
+            start += len;
+        }
+    }
+
+    /// Polls `GET /metrics` until no task is queued or running, for at most all the burst's
+    /// work done one task at a time, plus 10 s.
+    async fn wait_until_idle(
+        addr: SocketAddr,
+        specs: &[workload::JobSpec],
+    ) -> Result<Reply, String> {
+        let limit = specs.iter().map(|s| s.work).sum::<Duration>() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let reply = send(addr, "GET", "/metrics", None, "").await?;
+            let metrics: serde_json::Value =
+                serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
+            if metrics["queued"] == 0 && metrics["running"] == 0 {
+                return Ok(reply);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the workers did not empty the queue within {}: {}",
+                    human(limit),
+                    reply.body
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

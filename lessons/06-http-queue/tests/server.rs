@@ -1,0 +1,602 @@
+//! The real server, as a client sees it: the `lesson-6` binary on a free loopback port, plain
+//! HTTP/1.1 written by hand over `std::net::TcpStream`, and real signals sent with `kill`.
+//!
+//! Every wait is bounded and names the likely cause when it runs out.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-6");
+
+/// The running binary, with its stdout arriving line by line.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    /// Starts `lesson-6 --addr 127.0.0.1:0 ARGS` and reads the address it really bound from its
+    /// `listening on http://…` line.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lesson-6");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        // Reads all the time, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = server.wait_for("listening on http://");
+        server.addr = line["listening on http://".len()..]
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("not an address: {line}"));
+        server
+    }
+
+    /// Reads output until a line contains `text`, for at most 10 s; returns that line.
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "lesson-6 never printed {text:?} within 10 s (did it exit, or is it \
+                         stuck?); it printed:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits at most `limit` for the process to exit; returns its code and everything it printed.
+    fn finish(&mut self, limit: Duration) -> (Option<i32>, String) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The reader thread ends at EOF, which closes the channel.
+                self.seen.extend(self.lines.iter());
+                return (status.code(), self.seen.join("\n"));
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "lesson-6 did not exit within {limit:?} of being told to stop: is the drain \
+                     waiting for a queue that never closes, or for a connection? It printed:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The most memory the server has held at once (`VmHWM`, the resident set's high-water
+    /// mark), in KiB.
+    fn peak_memory_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/PID/status is readable on Linux");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a VmHWM line")
+    }
+
+    /// Polls `GET /metrics` until nothing is queued or running, for at most `limit`.
+    fn until_idle(&self, limit: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let metrics = http(self.addr, "GET", "/metrics", None).json();
+            if metrics["queued"] == 0 && metrics["running"] == 0 {
+                return metrics;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the workers did not empty the queue within {limit:?}: {metrics}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    /// A failed test must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected {{\"error\": …}}, got {}", self.body))
+            .to_string()
+    }
+}
+
+/// Connects with a 10 s bound on every read and write.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// The head of a request with `Connection: close`, so the answer ends when the server closes.
+fn head(method: &str, path: &str, content_type: Option<&str>, length: usize) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    if let Some(content_type) = content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {length}\r\n\r\n"));
+    head
+}
+
+/// Reads a whole answer: until the server closes the connection.
+fn read_reply(mut stream: TcpStream, what: &str) -> Reply {
+    let mut raw = Vec::new();
+    if let Err(err) = stream.read_to_end(&mut raw) {
+        // A server that answers before reading the whole body (413) may reset the connection
+        // right after its answer; what arrived before the reset is still the answer.
+        let complete = raw.windows(4).any(|w| w == b"\r\n\r\n");
+        assert!(
+            complete && err.kind() != ErrorKind::WouldBlock && err.kind() != ErrorKind::TimedOut,
+            "{what}: no complete answer within 10 s ({err}); a handler that waits instead of \
+             answering?"
+        );
+    }
+    let text = String::from_utf8(raw).expect("answers are UTF-8");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{what}: not an HTTP answer: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: bad status line in {head:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// One request on a new connection; a JSON body if `json` is given.
+fn http(addr: SocketAddr, method: &str, path: &str, json: Option<&str>) -> Reply {
+    send(
+        addr,
+        method,
+        path,
+        json.map(|_| "application/json"),
+        json.unwrap_or(""),
+    )
+}
+
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> Reply {
+    let mut stream = connect(addr);
+    let request = head(method, path, content_type, body.len()) + body;
+    // A 413 may come back, and the connection close, before the whole body is written.
+    let _ = stream.write_all(request.as_bytes());
+    read_reply(stream, &format!("{method} {path}"))
+}
+
+/// Reads `a accepted = b completed + c failed + d abandoned; e turned away` from the report.
+fn report_counts(output: &str) -> [u64; 5] {
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("Report: "))
+        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // The last number is the 503 in "turned away with 503".
+    numbers[..5]
+        .try_into()
+        .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
+}
+
+/// How often `verb job N` was printed, for each N.
+fn events(output: &str, verb: &str) -> std::collections::BTreeMap<u64, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    let needle = format!(" {verb} job ");
+    for line in output.lines().filter(|l| l.starts_with("  [")) {
+        if let Some((_, id)) = line.split_once(&needle) {
+            *counts.entry(id.trim().parse().unwrap()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn a_task_is_accepted_with_202_and_then_done() {
+    let mut server = Server::start(&["--workers", "2", "--queue", "4"]);
+    let accepted = http(
+        server.addr,
+        "POST",
+        "/tasks",
+        Some(r#"{"duration_ms": 50}"#),
+    );
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    assert_eq!(accepted.json(), serde_json::json!({ "id": 1 }));
+    assert_eq!(accepted.header("Location"), Some("/tasks/1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let task = http(server.addr, "GET", "/tasks/1", None).json();
+        if task["state"] == "done" {
+            assert!(task["worker"] == 1 || task["worker"] == 2, "{task}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "task 1 was not done within 10 s of being accepted: {task}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let metrics = http(server.addr, "GET", "/metrics", None).json();
+    assert_eq!(
+        (&metrics["accepted"], &metrics["completed"]),
+        (&1.into(), &1.into())
+    );
+    server.signal("TERM");
+    let (code, output) = server.finish(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "a graceful stop exits 0:\n{output}");
+    assert_eq!(report_counts(&output), [1, 1, 0, 0, 0], "{output}");
+    assert!(
+        output.contains("took job 1") && output.contains("finished job 1"),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_full_queue_answers_503_at_once_and_a_second_signal_abandons_the_rest() {
+    let mut server = Server::start(&["--workers", "1", "--queue", "2"]);
+    let addr = server.addr;
+    // Task 1 holds the only worker for 5 s. The three requests below take milliseconds, so the
+    // queue is certain to be full (tasks 2 and 3) when the fourth arrives, unless this machine
+    // stalls for seconds.
+    http(addr, "POST", "/tasks", Some(r#"{"duration_ms": 5000}"#));
+    server.wait_for("took job 1");
+    for id in [2, 3] {
+        let reply = http(addr, "POST", "/tasks", Some("{}"));
+        assert_eq!((reply.status, reply.json()["id"].as_u64()), (202, Some(id)));
+    }
+    let asked = Instant::now();
+    let full = http(addr, "POST", "/tasks", Some("{}"));
+    let waited = asked.elapsed();
+    assert_eq!(full.status, 503, "{}", full.body);
+    assert_eq!(full.header("Retry-After"), Some("1"));
+    assert!(full.error().contains("queue is full"), "{}", full.error());
+    assert!(
+        waited < Duration::from_secs(2),
+        "a full queue must answer at once, not wait for room; it took {waited:?}"
+    );
+
+    server.signal("TERM");
+    server.wait_for("Finishing what was accepted: 2 queued and 1 running");
+    server.signal("INT");
+    let (code, output) = server.finish(Duration::from_secs(10));
+    assert_eq!(
+        code,
+        Some(130),
+        "stop-now left work undone, so 130:\n{output}"
+    );
+    assert_eq!(
+        report_counts(&output),
+        [3, 0, 0, 3, 1],
+        "task 1 interrupted, 2 and 3 never started, one 503:\n{output}"
+    );
+    assert!(
+        output.contains("Abandoned while running (interrupted): task 1\n")
+            && output.contains("Abandoned before they started: tasks 2, 3\n"),
+        "{output}"
+    );
+}
+
+#[test]
+fn sigterm_refuses_new_connections_answers_the_open_request_and_finishes_every_task() {
+    let mut server = Server::start(&["--workers", "2", "--queue", "8"]);
+    let addr = server.addr;
+    for _ in 0..6 {
+        let reply = http(addr, "POST", "/tasks", Some(r#"{"duration_ms": 300}"#));
+        assert_eq!(
+            reply.status, 202,
+            "a queue of 8 has room for 6: {}",
+            reply.body
+        );
+    }
+    // A request caught in the middle. Its head asks `Expect: 100-continue`, so the server says
+    // "100 Continue" when the handler starts reading the body: from then on this request is
+    // certainly in flight (not merely a connection waiting to be accepted), and the body has
+    // not been sent yet.
+    let body = r#"{"duration_ms": 500}"#;
+    let mut open = connect(addr);
+    let request = head("POST", "/tasks", Some("application/json"), body.len()).replace(
+        "Connection: close\r\n",
+        "Connection: close\r\nExpect: 100-continue\r\n",
+    );
+    open.write_all(request.as_bytes()).unwrap();
+    let mut interim = Vec::new();
+    let mut byte = [0u8];
+    while !interim.ends_with(b"\r\n\r\n") {
+        open.read_exact(&mut byte)
+            .expect("the server should say 100 Continue within 10 s once the handler reads");
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+    // Once this line is printed the server has been told to stop; it then closes its
+    // listener, so new connections are refused.
+    server.signal("TERM");
+    server.wait_for("SIGTERM: no new connections");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => break,
+            // Accepted before the listener closed (the server closes it idle), or refused late.
+            _ => assert!(
+                Instant::now() < deadline,
+                "new connections were still accepted 5 s after SIGTERM: is the server's \
+                 shutdown signal wired to with_graceful_shutdown?"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The open request is still answered, and its task accepted: the queue closes only after
+    // the server has answered every request it had started.
+    open.write_all(body.as_bytes()).unwrap();
+    let reply = read_reply(open, "the request in flight during SIGTERM");
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.json()["id"], 7);
+
+    let (code, output) = server.finish(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "a graceful stop exits 0:\n{output}");
+    assert_eq!(report_counts(&output), [7, 7, 0, 0, 0], "{output}");
+    let finished = events(&output, "finished");
+    assert!(
+        (1..=7).all(|id| finished.get(&id) == Some(&1)),
+        "every task finished exactly once: {finished:?}\n{output}"
+    );
+    // Task 7 takes 500 ms and was accepted during the shutdown: it can only have finished
+    // during the drain, after the server stopped accepting.
+    let stopped = output.find("Stopped accepting").expect("the drain line");
+    let seven = output.find("finished job 7").expect("task 7 finished");
+    assert!(
+        stopped < seven,
+        "task 7 should finish in the drain:\n{output}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_2000_requests_loses_no_accepted_task_and_memory_stays_bounded() {
+    const CLIENTS: usize = 50;
+    const EACH: usize = 40;
+    let mut server = Server::start(&["--workers", "4", "--queue", "16"]);
+    let addr = server.addr;
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                let mut turned_away = 0;
+                for _ in 0..EACH {
+                    let reply = http(addr, "POST", "/tasks", Some(r#"{"duration_ms": 20}"#));
+                    match reply.status {
+                        202 => ids.push(reply.json()["id"].as_u64().unwrap()),
+                        503 => {
+                            assert_eq!(reply.header("Retry-After"), Some("1"));
+                            turned_away += 1;
+                        }
+                        other => panic!("unexpected {other}: {}", reply.body),
+                    }
+                }
+                (ids, turned_away)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut turned_away = 0;
+    for client in clients {
+        let (mine, away) = client.join().expect("a client thread panicked");
+        ids.extend(mine);
+        turned_away += away;
+    }
+    let burst = started.elapsed();
+    ids.sort_unstable();
+    let accepted = ids.len() as u64;
+    assert_eq!(
+        ids,
+        (1..=accepted).collect::<Vec<_>>(),
+        "each 202 carries its own id, 1 to n"
+    );
+    // Four workers finish at most 200 tasks of 20 ms a second: the burst outruns them.
+    assert!(turned_away > 0, "2000 requests never filled a queue of 16?");
+    let metrics = server.until_idle(Duration::from_secs(60));
+    let peak_kib = server.peak_memory_kib();
+
+    server.signal("TERM");
+    let (code, output) = server.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{output}");
+    let [report_accepted, completed, failed, abandoned, rejected] = report_counts(&output);
+    assert_eq!(
+        report_accepted, accepted,
+        "the server accepted what the clients saw accepted"
+    );
+    assert_eq!((completed, failed, abandoned), (accepted, 0, 0));
+    assert_eq!(
+        rejected, turned_away,
+        "and turned away what they saw turned away"
+    );
+    assert_eq!(metrics["rejected"], turned_away);
+    let finished = events(&output, "finished");
+    assert!(
+        (1..=accepted).all(|id| finished.get(&id) == Some(&1)) && finished.len() as u64 == accepted,
+        "every accepted task finished exactly once"
+    );
+    println!(
+        "burst: {} requests from {CLIENTS} clients in {burst:.2?}: {accepted} × 202, \
+         {turned_away} × 503; server peak memory (VmHWM) {:.1} MiB",
+        CLIENTS * EACH,
+        peak_kib as f64 / 1024.0
+    );
+    assert!(
+        peak_kib < 200 * 1024,
+        "the server's peak memory was {peak_kib} KiB; a bounded queue should keep it far below 200 MiB"
+    );
+}
+
+#[test]
+fn bad_requests_over_a_real_socket_get_json_errors_and_never_hang() {
+    let mut server = Server::start(&["--workers", "1", "--queue", "2"]);
+    let addr = server.addr;
+    let json = Some("application/json");
+    let big = format!(r#"{{"duration_ms": 1{}}}"#, " ".repeat(20_000));
+    let cases = [
+        (
+            "POST",
+            "/tasks",
+            json,
+            r#"{"duration_ms": "#,
+            400,
+            "not valid JSON",
+        ),
+        (
+            "POST",
+            "/tasks",
+            json,
+            r#"{"duration_ms": 999999}"#,
+            400,
+            "at most 60000 ms",
+        ),
+        (
+            "POST",
+            "/tasks",
+            json,
+            r#"{"duraton_ms": 5}"#,
+            400,
+            "unknown field",
+        ),
+        (
+            "POST",
+            "/tasks",
+            None,
+            r#"{"duration_ms": 5}"#,
+            415,
+            "Content-Type",
+        ),
+        (
+            "POST",
+            "/tasks",
+            json,
+            big.as_str(),
+            413,
+            "larger than 16384 bytes",
+        ),
+        ("GET", "/tasks/abc", None, "", 400, "is not a task id"),
+        (
+            "GET",
+            "/tasks/1",
+            None,
+            "",
+            404,
+            "no task has been accepted yet",
+        ),
+        ("GET", "/task/1", None, "", 404, "the routes are"),
+        ("DELETE", "/metrics", None, "", 405, "does not take DELETE"),
+    ];
+    for (method, path, content_type, body, status, says) in cases {
+        let reply = send(addr, method, path, content_type, body);
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+        assert!(
+            reply.error().contains(says),
+            "{method} {path}: {}",
+            reply.error()
+        );
+    }
+    let metrics = http(addr, "GET", "/metrics", None).json();
+    assert_eq!(
+        (&metrics["accepted"], &metrics["rejected"]),
+        (&0.into(), &0.into())
+    );
+    server.signal("TERM");
+    let (code, output) = server.finish(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(report_counts(&output), [0, 0, 0, 0, 0], "{output}");
+}
