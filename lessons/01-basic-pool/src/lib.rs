@@ -8,7 +8,9 @@
 //! Run it with `cargo run -p lesson-1`, or `cargo run -p lesson-1 -- --workers 5 --jobs 20`.
 //!
 //! ```
-//! let answers = lesson_1::run(3, vec![1, 2, 3, 4, 5], |n| n * 2);
+//! use lesson_1::Log;
+//!
+//! let answers = lesson_1::run(3, vec![1, 2, 3, 4, 5], |n| n * 2, Log::Quiet);
 //! let mut doubled: Vec<u64> = answers.iter().map(|done| done.answer).collect();
 //! doubled.sort();
 //! assert_eq!(doubled, [2, 4, 6, 8, 10]);
@@ -36,6 +38,15 @@ pub struct Done {
     pub finished: Duration,
 }
 
+/// Whether workers print a line as they take and finish each job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Print `worker 2 took job 3` and `worker 2 finished job 3: 3 → 6` as it happens.
+    Events,
+    /// Print nothing: for tests, timing runs and benchmarks.
+    Quiet,
+}
+
 // ANCHOR: worker
 /// One worker: takes jobs until the jobs channel is closed and empty, and sends back an answer
 /// for each.
@@ -45,21 +56,26 @@ pub fn worker(
     results: Sender<Done>,
     work: &dyn Fn(u64) -> u64,
     clock: Instant,
+    log: Log,
 ) {
     // Iterating a receiver waits for the next job, and ends once every sender is dropped and
     // the channel is empty: Go's `for job := range jobs`.
     for job in jobs {
         let started = clock.elapsed();
-        println!(
-            "  [{:>4} ms] worker {id} took job {job}",
-            started.as_millis()
-        );
+        if log == Log::Events {
+            println!(
+                "  [{:>4} ms] worker {id} took job {job}",
+                started.as_millis()
+            );
+        }
         let answer = work(job);
         let finished = clock.elapsed();
-        println!(
-            "  [{:>4} ms] worker {id} finished job {job}: {job} → {answer}",
-            finished.as_millis()
-        );
+        if log == Log::Events {
+            println!(
+                "  [{:>4} ms] worker {id} finished job {job}: {job} → {answer}",
+                finished.as_millis()
+            );
+        }
         let done = Done {
             worker: id,
             job,
@@ -83,7 +99,7 @@ pub fn worker(
 /// # Panics
 ///
 /// If `workers` is 0 (nobody would ever take a job), or if `work` panics.
-pub fn run<F>(workers: usize, numbers: Vec<u64>, work: F) -> Vec<Done>
+pub fn run<F>(workers: usize, numbers: Vec<u64>, work: F, log: Log) -> Vec<Done>
 where
     F: Fn(u64) -> u64 + Send + Sync + 'static,
 {
@@ -104,7 +120,7 @@ where
         let results = result_tx.clone();
         let work = Arc::clone(&work);
         handles.push(thread::spawn(move || {
-            worker(id, jobs, results, &*work, clock)
+            worker(id, jobs, results, &*work, clock, log)
         }));
     }
     // ANCHOR_END: spawn

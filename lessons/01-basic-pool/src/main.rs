@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use course_support::{cli, human, timeline};
+use lesson_1::Log;
 use std::time::Duration;
 
 /// Lesson 1: a basic worker pool. Workers take the numbers 1 to N from one queue and double them.
@@ -17,10 +18,18 @@ struct Args {
     /// Pretend work per job in milliseconds, so you can watch the workers overlap.
     #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
+    /// Instead of one run, time the same jobs with 1, 2, 3, 4, 6 and 12 workers and print a
+    /// table (try `--sweep --jobs 12`).
+    #[arg(long)]
+    sweep: bool,
 }
 
 fn main() {
     let args: Args = cli::parse();
+    if args.sweep {
+        sweep(&args);
+        return;
+    }
     let work = args.work_ms;
     println!("Lesson 1: a basic worker pool");
     println!(
@@ -36,9 +45,12 @@ fn main() {
     );
 
     let numbers: Vec<u64> = (1..=args.jobs as u64).collect();
-    let mut answers = lesson_1::run(args.workers, numbers, move |n| {
-        lesson_1::double_slowly(n, work)
-    });
+    let mut answers = lesson_1::run(
+        args.workers,
+        numbers,
+        move |n| lesson_1::double_slowly(n, work),
+        Log::Events,
+    );
 
     let elapsed = answers.iter().map(|d| d.finished).max().unwrap_or_default();
     answers.sort_by_key(|d| d.job);
@@ -79,4 +91,39 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
+}
+
+/// The Go article's "add workers and watch the speed", as a table: the same jobs, timed with
+/// more and more workers, beside the ideal `ceil(jobs / workers) × work`.
+fn sweep(args: &Args) {
+    let work = args.work_ms;
+    println!(
+        "Lesson 1, the experiment: {} of {} each, with more and more workers.\n",
+        plural(args.jobs, "job"),
+        human(work)
+    );
+    println!("  workers   measured   ideal (rounds × work)");
+    for workers in [1, 2, 3, 4, 6, 12] {
+        let numbers: Vec<u64> = (1..=args.jobs as u64).collect();
+        let answers = lesson_1::run(
+            workers,
+            numbers,
+            move |n| lesson_1::double_slowly(n, work),
+            Log::Quiet,
+        );
+        let measured = answers.iter().map(|d| d.finished).max().unwrap_or_default();
+        let rounds = args.jobs.div_ceil(workers);
+        println!(
+            "  {workers:>7}   {:>8}   {rounds} × {} = {}",
+            human(measured),
+            human(work),
+            human(work * rounds as u32)
+        );
+    }
+    println!(
+        "\nMore workers help until every job has one; after that they only wait. These jobs sleep,\n\
+         so they overlap on any number of cores. Jobs that compute would stop speeding up at the\n\
+         number of cores this machine has: {}.",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 }

@@ -60,3 +60,35 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
         assert_rejected(BIN, args);
     }
 }
+
+#[test]
+fn the_sweep_times_the_same_jobs_with_more_and_more_workers() {
+    let output = stdout_of(&["--sweep", "--jobs", "6", "--work-ms", "5"]);
+    let rows: Vec<&str> = output
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+        .collect();
+    assert_eq!(rows.len(), 6, "one row per worker count:\n{output}");
+    for (row, (workers, rounds)) in
+        rows.iter()
+            .zip([(1, 6), (2, 3), (3, 2), (4, 2), (6, 1), (12, 1)])
+    {
+        assert!(
+            row.trim_start().starts_with(&format!("{workers} ")),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!("{rounds} × 5 ms = {} ms", rounds * 5)),
+            "{row}"
+        );
+    }
+    assert!(
+        !output.contains("took job"),
+        "the sweep runs quietly:\n{output}"
+    );
+}

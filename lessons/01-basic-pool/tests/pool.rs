@@ -1,6 +1,7 @@
 //! The promises lesson 1's pool keeps, checked with counters rather than timing.
 
 use course_support::testing::{Gauge, RunCounts, within};
+use lesson_1::Log;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +13,15 @@ fn every_job_runs_exactly_once() {
     let counts = Arc::new(RunCounts::new());
     let seen = Arc::clone(&counts);
     let answers = within(LIMIT, "100 jobs on 4 workers", HANG, move || {
-        lesson_1::run(4, (1..=100).collect(), move |n| {
-            seen.ran(n);
-            n
-        })
+        lesson_1::run(
+            4,
+            (1..=100).collect(),
+            move |n| {
+                seen.ran(n);
+                n
+            },
+            Log::Quiet,
+        )
     });
     counts.assert_each_ran_once(1..=100);
     assert_eq!(answers.len(), 100, "one answer per job");
@@ -24,7 +30,7 @@ fn every_job_runs_exactly_once() {
 #[test]
 fn every_answer_is_the_work_applied_to_its_job() {
     let answers = within(LIMIT, "doubling 1..=20", HANG, || {
-        lesson_1::run(3, (1..=20).collect(), |n| n * 2)
+        lesson_1::run(3, (1..=20).collect(), |n| n * 2, Log::Quiet)
     });
     for done in &answers {
         assert_eq!(done.answer, done.job * 2, "{done:?}");
@@ -41,15 +47,20 @@ fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
         let reached = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let all_reached = Arc::clone(&reached);
         within(LIMIT, "the in-flight check", HANG, move || {
-            lesson_1::run(workers, (1..=4 * workers as u64).collect(), move |n| {
-                let _running = inside.enter();
-                // Hold this worker until `workers` jobs have run side by side (bounded, so a
-                // pool that never gets there fails below instead of hanging).
-                if !inside.wait_for_peak(workers, Duration::from_secs(5)) {
-                    all_reached.store(false, std::sync::atomic::Ordering::SeqCst);
-                }
-                n
-            })
+            lesson_1::run(
+                workers,
+                (1..=4 * workers as u64).collect(),
+                move |n| {
+                    let _running = inside.enter();
+                    // Hold this worker until `workers` jobs have run side by side (bounded, so a
+                    // pool that never gets there fails below instead of hanging).
+                    if !inside.wait_for_peak(workers, Duration::from_secs(5)) {
+                        all_reached.store(false, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    n
+                },
+                Log::Quiet,
+            )
         });
         assert!(
             gauge.max() <= workers,
@@ -68,7 +79,7 @@ fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
 #[test]
 fn one_worker_takes_jobs_in_the_order_they_were_sent() {
     let answers = within(LIMIT, "one worker", HANG, || {
-        lesson_1::run(1, (1..=10).collect(), |n| n)
+        lesson_1::run(1, (1..=10).collect(), |n| n, Log::Quiet)
     });
     let order: Vec<u64> = answers.iter().map(|d| d.job).collect();
     assert_eq!(
@@ -81,7 +92,7 @@ fn one_worker_takes_jobs_in_the_order_they_were_sent() {
 #[test]
 fn no_jobs_means_no_answers_and_no_hang() {
     let answers = within(LIMIT, "an empty run", HANG, || {
-        lesson_1::run(3, Vec::new(), |n| n)
+        lesson_1::run(3, Vec::new(), |n| n, Log::Quiet)
     });
     assert!(answers.is_empty());
 }
