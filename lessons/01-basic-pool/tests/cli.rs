@@ -1,23 +1,13 @@
 //! `cargo run -p lesson-1` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_rejected, normalize, stdout_of};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-1");
 
-fn stdout_of(args: &[&str]) -> String {
-    let out = run_bin(BIN, args, Duration::from_secs(20));
-    assert!(
-        out.status.success(),
-        "lesson-1 {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("the output is UTF-8")
-}
-
 #[test]
 fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(&[]);
+    let output = stdout_of(BIN, &[]);
     insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("default_run", normalize(&output));
     });
@@ -25,7 +15,7 @@ fn the_default_run_prints_what_the_book_shows() {
 
 #[test]
 fn the_picture_has_a_row_per_worker_and_a_box_per_job() {
-    let output = stdout_of(&["--workers", "4", "--jobs", "12", "--work-ms", "20"]);
+    let output = stdout_of(BIN, &["--workers", "4", "--jobs", "12", "--work-ms", "20"]);
     let rows: Vec<&str> = output
         .lines()
         .filter(|l| l.starts_with("worker ") && l.contains('│'))
@@ -63,7 +53,7 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 
 #[test]
 fn the_sweep_times_the_same_jobs_with_more_and_more_workers() {
-    let output = stdout_of(&["--sweep", "--jobs", "6", "--work-ms", "5"]);
+    let output = stdout_of(BIN, &["--sweep", "--jobs", "6", "--work-ms", "5"]);
     let rows: Vec<&str> = output
         .lines()
         .filter(|l| {

@@ -1,23 +1,13 @@
 //! `cargo run -p lesson-2` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_rejected, normalize, stdout_of};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-2");
 
-fn stdout_of(args: &[&str]) -> String {
-    let out = run_bin(BIN, args, Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "lesson-2 {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("the output is UTF-8")
-}
-
 #[test]
 fn the_books_run_prints_what_the_book_shows() {
-    let output = stdout_of(&["--workers", "4", "--jobs", "20", "--seed", "7"]);
+    let output = stdout_of(BIN, &["--workers", "4", "--jobs", "20", "--seed", "7"]);
     insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("workers_4_jobs_20_seed_7", normalize(&output));
     });
@@ -35,22 +25,25 @@ fn the_same_seed_gives_the_same_jobs_and_failures() {
         "--work-ms",
         "5",
     ];
-    let first = normalize(&stdout_of(&args));
-    let second = normalize(&stdout_of(&args));
+    let first = normalize(&stdout_of(BIN, &args));
+    let second = normalize(&stdout_of(BIN, &args));
     assert_eq!(
         first, second,
         "a seeded run should replay exactly (once times are redacted)"
     );
-    let other = normalize(&stdout_of(&[
-        "--workers",
-        "3",
-        "--jobs",
-        "15",
-        "--seed",
-        "43",
-        "--work-ms",
-        "5",
-    ]));
+    let other = normalize(&stdout_of(
+        BIN,
+        &[
+            "--workers",
+            "3",
+            "--jobs",
+            "15",
+            "--seed",
+            "43",
+            "--work-ms",
+            "5",
+        ],
+    ));
     assert_ne!(
         first, other,
         "a different seed should give different failures"
@@ -59,18 +52,21 @@ fn the_same_seed_gives_the_same_jobs_and_failures() {
 
 #[test]
 fn the_report_counts_add_up() {
-    let output = stdout_of(&[
-        "--workers",
-        "2",
-        "--jobs",
-        "30",
-        "--seed",
-        "1",
-        "--work-ms",
-        "2",
-        "--fail-percent",
-        "30",
-    ]);
+    let output = stdout_of(
+        BIN,
+        &[
+            "--workers",
+            "2",
+            "--jobs",
+            "30",
+            "--seed",
+            "1",
+            "--work-ms",
+            "2",
+            "--fail-percent",
+            "30",
+        ],
+    );
     let rows = output.lines().filter(|l| l.starts_with("  job ")).count();
     let failed_rows = output
         .lines()

@@ -36,6 +36,7 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[cfg(unix)]
 mod ctrl_c {
     use super::BIN;
+    use course_support::testing::report_counts;
     use crossbeam_channel::Receiver;
     use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Stdio};
@@ -117,21 +118,6 @@ mod ctrl_c {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-    }
-
-    /// Reads `a done + b failed + c abandoned` and the submitted count from the report line.
-    fn report_counts(output: &str) -> [usize; 4] {
-        let line = output
-            .lines()
-            .find(|l| l.starts_with("Report: "))
-            .unwrap_or_else(|| panic!("no report line in:\n{output}"));
-        let numbers: Vec<usize> = line
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        numbers
-            .try_into()
-            .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
     }
 
     const LONG_RUN: &[&str] = &[

@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-5` as a learner sees it: the real binary, its output pinned by a
 //! snapshot, a deadline and a real Ctrl-C, and a small run of the threads-against-tasks table.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_rejected, normalize, report_counts, run_bin};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-5");
@@ -15,21 +15,6 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.code(), stdout)
-}
-
-/// Reads `s submitted = a done + b failed + c timed out + d cancelled` from the report line.
-fn report_counts(output: &str) -> [usize; 5] {
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("Report: "))
-        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
-    let numbers: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    numbers
-        .try_into()
-        .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Every wait is bounded and names the likely cause when it runs out.
 #![cfg(unix)]
 
+use course_support::testing::report_counts;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -254,22 +255,6 @@ fn send(
     // A 413 may come back, and the connection close, before the whole body is written.
     let _ = stream.write_all(request.as_bytes());
     read_reply(stream, &format!("{method} {path}"))
-}
-
-/// Reads `a accepted = b completed + c failed + d abandoned; e turned away` from the report.
-fn report_counts(output: &str) -> [u64; 5] {
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("Report: "))
-        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
-    let numbers: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    // The last number is the 503 in "turned away with 503".
-    numbers[..5]
-        .try_into()
-        .unwrap_or_else(|_| panic!("unexpected report line: {line}"))
 }
 
 /// How often `verb job N` was printed, for each N.

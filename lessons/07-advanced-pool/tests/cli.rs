@@ -1,27 +1,13 @@
 //! `cargo run -p lesson-7` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_rejected, normalize, stdout_of};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-7");
 
-fn stdout_of(args: &[&str]) -> String {
-    let out = run_bin(BIN, args, Duration::from_secs(60));
-    assert!(
-        out.status.success(),
-        "lesson-7 {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "caught panics should not spill onto stderr"
-    );
-    String::from_utf8(out.stdout).expect("the output is UTF-8")
-}
-
 #[test]
 fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(&[]);
+    let output = stdout_of(BIN, &[]);
     insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("default_run", normalize(&output));
     });
@@ -29,7 +15,7 @@ fn the_default_run_prints_what_the_book_shows() {
 
 #[test]
 fn json_prints_one_object_whose_counts_add_up() {
-    let output = stdout_of(&["--json"]);
+    let output = stdout_of(BIN, &["--json"]);
     let line = output.trim();
     assert_eq!(
         output.lines().count(),

@@ -170,6 +170,44 @@ pub fn run_bin(bin: &str, args: &[&str], limit: Duration) -> Output {
     }
 }
 
+/// Runs a lesson binary that must succeed, waiting at most a minute, and returns its stdout.
+///
+/// Fails the test if it exits non-zero or writes anything to stderr.
+pub fn stdout_of(bin: &str, args: &[&str]) -> String {
+    let out = run_bin(bin, args, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{bin} {args:?} failed ({}): {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.is_empty(),
+        "{bin} {args:?} wrote to stderr: {stderr}"
+    );
+    String::from_utf8(out.stdout).expect("the output is UTF-8")
+}
+
+/// The numbers on a lesson's report line (the first line that starts with `Report: `), such as
+/// `[12, 11, 1, 0]` from `Report: 12 submitted = 11 done + 1 failed + 0 abandoned.`
+///
+/// Fails the test, showing the output, if there is no report line or it has fewer than `N`
+/// numbers; numbers past the first `N` are ignored.
+pub fn report_counts<const N: usize>(output: &str) -> [u64; N] {
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("Report: "))
+        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    numbers
+        .get(..N)
+        .and_then(|first| first.try_into().ok())
+        .unwrap_or_else(|| panic!("expected {N} numbers on the report line: {line}"))
+}
+
 /// Checks that `args` are refused the way every lesson refuses bad flags: exit code 2, one line
 /// on stderr naming the problem, nothing on stdout, no panic.
 pub fn assert_rejected(bin: &str, args: &[&str]) {
@@ -351,6 +389,18 @@ mod tests {
             "{got}"
         );
         assert!(got.contains("0 ‹t›"), "{got}");
+    }
+
+    #[test]
+    fn report_counts_reads_the_report_line() {
+        let output = "intro 7\nReport: 12 submitted = 11 done + 1 failed + 0 abandoned; 3 late\n";
+        assert_eq!(report_counts::<4>(output), [12, 11, 1, 0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no report line")]
+    fn report_counts_fails_without_a_report() {
+        report_counts::<1>("nothing here");
     }
 
     #[test]
