@@ -1,7 +1,6 @@
 //! `cargo run -p lesson-7` as a learner sees it: the real binary, its output pinned by a snapshot.
 
 use course_support::testing::{assert_rejected, normalize, stdout_of};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-7");
 

@@ -1,0 +1,132 @@
+//! The tests for exercise 2a. They run against your code in `exercises/03-job-order` and against
+//! the finished version in `solutions/03-job-order`.
+
+use course_support::testing::{RunCounts, within};
+use job_order::run_in_order;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(5);
+const HANG: &str = "is a results Sender still alive? The results loop ends only when the last \
+                    sender is dropped: drop the one you created once every worker has its \
+                    clone, and let each worker drop its own by returning. (And with small \
+                    bounded queues, send the jobs from their own scoped thread, so that sending \
+                    and collecting happen at the same time.)";
+
+#[test]
+fn results_are_in_job_order_even_when_the_first_job_finishes_last() {
+    // Job 1 waits until the eleven others are done, so it is certainly the last to finish: the
+    // results arrive with job 1 at the end, and must still come back with job 1 first.
+    let (results, held_up) = within(LIMIT, "run_in_order(3 workers, jobs 1..=12)", HANG, || {
+        let (done_tx, done) = crossbeam_channel::unbounded::<()>();
+        let held_up = AtomicBool::new(false);
+        let jobs: Vec<(u64, u64)> = (1..=12).map(|id| (id, id)).collect();
+        // Scoped threads may borrow: `held_up` is a plain local, no `Arc`.
+        let results = run_in_order(3, jobs, |n: u64| {
+            if n == 1 {
+                let deadline = Instant::now() + Duration::from_secs(3);
+                if (2..=12).any(|_| done.recv_deadline(deadline).is_err()) {
+                    held_up.store(true, Ordering::SeqCst);
+                }
+            } else {
+                done_tx
+                    .send(())
+                    .expect("the receiver lives as long as the closure");
+            }
+            n * 10
+        });
+        (results, held_up.into_inner())
+    });
+    assert!(
+        !held_up,
+        "job 1 waited 3 s for the other eleven jobs, and they never got done: do all `workers` \
+         threads take jobs from one shared queue, so that the others carry on while one is busy?"
+    );
+    let ids: Vec<u64> = results.iter().map(|&(id, _)| id).collect();
+    let mut found = ids.clone();
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        (1..=12).collect::<Vec<u64>>(),
+        "expected one result for each of jobs 1 to 12, got results for {ids:?}: read until the \
+         results channel closes, and don't lose or repeat any"
+    );
+    assert_eq!(
+        ids,
+        (1..=12).collect::<Vec<u64>>(),
+        "results arrive in the order jobs finish (here job 1 finished last); sort them by job \
+         id before returning"
+    );
+    for &(id, value) in &results {
+        assert_eq!(value, id * 10, "job {id}'s result belongs to job {id}");
+    }
+}
+
+#[test]
+fn results_are_sorted_by_id_not_by_the_order_the_jobs_came_in() {
+    let ids = [42, 7, 19, 3, 88, 1, 56, 23, 64, 10];
+    let results = within(LIMIT, "run_in_order with scrambled ids", HANG, move || {
+        let jobs: Vec<(u64, u64)> = ids.iter().map(|&id| (id, id * 3)).collect();
+        run_in_order(2, jobs, |input: u64| input + 1)
+    });
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let expected: Vec<(u64, u64)> = sorted.iter().map(|&id| (id, id * 3 + 1)).collect();
+    assert_eq!(
+        results, expected,
+        "the jobs came in as ids {ids:?}; results must be sorted by id (smallest first), not \
+         left in the order the jobs were given or finished, and each pair is (id, f(input))"
+    );
+}
+
+#[test]
+fn every_job_runs_once_and_every_result_comes_back() {
+    let counts = Arc::new(RunCounts::new());
+    let seen = Arc::clone(&counts);
+    let results = within(
+        LIMIT,
+        "run_in_order(4 workers, 200 jobs)",
+        HANG,
+        move || {
+            let jobs: Vec<(u64, u64)> = (1..=200).map(|id| (id, id)).collect();
+            run_in_order(4, jobs, |n: u64| {
+                seen.ran(n);
+                n + 1000
+            })
+        },
+    );
+    counts.assert_each_ran_once(1..=200);
+    let ids: Vec<u64> = results.iter().map(|&(id, _)| id).collect();
+    let missing: Vec<u64> = (1..=200).filter(|id| !ids.contains(id)).collect();
+    assert!(
+        missing.is_empty() && results.len() == 200,
+        "{} results for 200 jobs, missing {missing:?}: every job's result must come back, so \
+         read until the results channel closes, and make sure no worker's send can be lost",
+        results.len()
+    );
+    let expected: Vec<(u64, u64)> = (1..=200).map(|id| (id, id + 1000)).collect();
+    assert_eq!(results, expected, "(id, f(input)) for every job, by id");
+}
+
+#[test]
+fn the_results_loop_ends_when_the_last_worker_is_done() {
+    for workers in [1, 2, 6] {
+        let results = within(LIMIT, "run_in_order(workers, 4 jobs)", HANG, move || {
+            run_in_order(workers, vec![(1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')], |c| c)
+        });
+        assert_eq!(
+            results,
+            [(1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')],
+            "with {workers} worker(s): one (id, result) per job, sorted by id"
+        );
+    }
+}
+
+#[test]
+fn no_jobs_means_no_results_and_no_hang() {
+    let results = within(LIMIT, "run_in_order with no jobs", HANG, || {
+        run_in_order(3, Vec::<(u64, u64)>::new(), |n| n)
+    });
+    assert!(results.is_empty(), "no jobs, no results");
+}

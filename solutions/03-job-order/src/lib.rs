@@ -1,0 +1,57 @@
+//! # Exercise 2a, solved: results in job order
+//!
+//! Lesson 2's pool: a thread scope for the workers, a results channel that closes when the last
+//! worker drops the last sender, and a sort by job id at the end.
+
+use std::thread;
+
+/// Runs `f` on every job's input with `workers` threads sharing one queue, and returns
+/// `(id, f(input))` for every job, sorted by id.
+///
+/// Job ids are unique; the jobs may come in any order. `workers` must be at least 1.
+pub fn run_in_order<I, R, F>(workers: usize, jobs: Vec<(u64, I)>, f: F) -> Vec<(u64, R)>
+where
+    I: Send,
+    R: Send,
+    F: Fn(I) -> R + Sync,
+{
+    assert!(workers > 0, "a pool needs at least one worker");
+    // Small queues, as in lesson 2: the producer waits when the workers fall behind.
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, I)>(workers);
+    let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, R)>(workers);
+
+    let mut results: Vec<(u64, R)> = thread::scope(|scope| {
+        for _ in 0..workers {
+            let (jobs, results, f) = (job_rx.clone(), result_tx.clone(), &f);
+            scope.spawn(move || {
+                for (id, input) in jobs {
+                    results
+                        .send((id, f(input)))
+                        .expect("the collector reads until every worker is done");
+                }
+                // Returning drops `results`, this worker's sender.
+            });
+        }
+        // The workers now hold the only result senders: the channel closes when the last one
+        // returns. Keep this one and the loop below never ends.
+        drop(result_tx);
+        drop(job_rx);
+
+        // The producer runs beside the collector: with small queues, sending every job before
+        // reading any result would leave both sides waiting on each other.
+        scope.spawn(move || {
+            for job in jobs {
+                job_tx
+                    .send(job)
+                    .expect("workers take jobs until the queue closes");
+            }
+            // `job_tx` is dropped here: Go's `close(jobs)`.
+        });
+
+        // Ends when the channel is closed and empty: no counting.
+        result_rx.iter().collect()
+    });
+    // The results came in the order the jobs finished.
+    results.sort_by_key(|&(id, _)| id);
+    results
+}

@@ -1,0 +1,67 @@
+//! # Exercise 2b, solved: errors collected in one place
+//!
+//! Lesson 2's pool: a worker sends every result back, error or not, and the collector, the one
+//! place that decides what results mean, sorts them into answers and failures.
+
+use std::thread;
+
+/// What came of a run: every job lands in exactly one of the two lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// `(job id, answer)` for every job that succeeded, sorted by id.
+    pub answers: Vec<(u64, u64)>,
+    /// `(job id, error)` for every job that failed, sorted by id, with the error exactly as the
+    /// job returned it.
+    pub failures: Vec<(u64, String)>,
+}
+
+/// Runs `f` on every job's input with `workers` threads sharing one queue, and reports every
+/// answer and every error, each sorted by job id.
+///
+/// Job ids are unique; the jobs may come in any order. `workers` must be at least 1.
+pub fn run_all<F>(workers: usize, jobs: Vec<(u64, u64)>, f: F) -> Report
+where
+    F: Fn(u64) -> Result<u64, String> + Sync,
+{
+    assert!(workers > 0, "a pool needs at least one worker");
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, u64)>(workers);
+    let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, Result<u64, String>)>(workers);
+
+    let mut report = thread::scope(|scope| {
+        for _ in 0..workers {
+            let (jobs, results, f) = (job_rx.clone(), result_tx.clone(), &f);
+            scope.spawn(move || {
+                for (id, input) in jobs {
+                    // An error is just another result to send: no `?`, no `break`.
+                    results
+                        .send((id, f(input)))
+                        .expect("the collector reads until every worker is done");
+                }
+            });
+        }
+        // The workers hold the only result senders now: the loop below ends after the last.
+        drop(result_tx);
+        drop(job_rx);
+
+        scope.spawn(move || {
+            for job in jobs {
+                job_tx
+                    .send(job)
+                    .expect("workers take jobs until the queue closes");
+            }
+        });
+
+        // The one place where results are sorted out: each goes into exactly one list.
+        let mut report = Report::default();
+        for (id, result) in result_rx {
+            match result {
+                Ok(answer) => report.answers.push((id, answer)),
+                Err(error) => report.failures.push((id, error)),
+            }
+        }
+        report
+    });
+    report.answers.sort_by_key(|&(id, _)| id);
+    report.failures.sort_by_key(|&(id, _)| id);
+    report
+}
