@@ -64,8 +64,8 @@ fn no_more_than_workers_jobs_run_at_once_and_all_workers_help() {
         within(
             LIMIT,
             "the in-flight check",
-            "with jobs waiting for each other, a pool that runs fewer than `workers` at once \
-             cannot finish: do all workers take from the same queue?",
+            "either a Sender is still alive (see every_number_is_squared_exactly_once), or fewer \
+             than `workers` jobs ever ran at once: do all the workers take from the same queue?",
             move || {
                 squares::square_all(workers, (1..=(3 * workers as u64)).collect(), move |n| {
                     let _running = inside.enter();

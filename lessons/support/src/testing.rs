@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 /// let sum = course_support::testing::within(Duration::from_secs(5), "adding", "never", || 2 + 2);
 /// assert_eq!(sum, 4);
 /// ```
+#[track_caller]
 pub fn within<T, F>(limit: Duration, what: &str, hint: &str, f: F) -> T
 where
     T: Send + 'static,
