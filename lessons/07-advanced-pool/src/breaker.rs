@@ -54,8 +54,9 @@ pub struct BreakerConfig {
 pub enum Pass {
     /// Admitted while closed.
     Normal,
-    /// Admitted as one of the probes while half-open.
-    Probe,
+    /// Admitted as one of the probes of the given half-open spell. The spell number makes sure
+    /// a late result from an earlier spell, which already ended, is not counted in this one.
+    Probe(u64),
 }
 
 /// A change of state, for whoever narrates the run.
@@ -92,6 +93,8 @@ struct Inner {
     probes_out: u32,
     /// Probes that have come back successful.
     probes_ok: u32,
+    /// Counts half-open spells, so each probe's result is credited to its own spell only.
+    spell: u64,
 }
 
 impl Breaker {
@@ -106,6 +109,7 @@ impl Breaker {
                 opened_at: Duration::ZERO,
                 probes_out: 0,
                 probes_ok: 0,
+                spell: 0,
             }),
         }
     }
@@ -130,6 +134,7 @@ impl Breaker {
             State::Open => {
                 // The cool-down is over: this job is the first probe.
                 inner.state = State::HalfOpen;
+                inner.spell += 1;
                 inner.probes_out = 1;
                 inner.probes_ok = 0;
                 let change = Transition {
@@ -137,11 +142,11 @@ impl Breaker {
                     to: State::HalfOpen,
                     at: now,
                 };
-                (Ok(Pass::Probe), Some(change))
+                (Ok(Pass::Probe(inner.spell)), Some(change))
             }
             State::HalfOpen if inner.probes_out < self.config.probes => {
                 inner.probes_out += 1;
-                (Ok(Pass::Probe), None)
+                (Ok(Pass::Probe(inner.spell)), None)
             }
             // Enough probes are out; wait for their verdict.
             State::HalfOpen => (Err(()), None),
@@ -152,7 +157,10 @@ impl Breaker {
     /// full, or the pool aborted before it started).
     pub fn release(&self, pass: Pass) {
         let mut inner = self.lock();
-        if pass == Pass::Probe && inner.state == State::HalfOpen && inner.probes_out > 0 {
+        if pass == Pass::Probe(inner.spell)
+            && inner.state == State::HalfOpen
+            && inner.probes_out > 0
+        {
             inner.probes_out -= 1;
         }
     }
@@ -173,7 +181,7 @@ impl Breaker {
                     inner.open(now);
                 }
             }
-            (State::HalfOpen, Pass::Probe, true) => {
+            (State::HalfOpen, Pass::Probe(spell), true) if spell == inner.spell => {
                 inner.probes_ok += 1;
                 if inner.probes_ok >= self.config.probes {
                     inner.state = State::Closed;
@@ -181,9 +189,10 @@ impl Breaker {
                 }
             }
             // One failed probe is enough: open again, and the cool-down starts over.
-            (State::HalfOpen, Pass::Probe, false) => inner.open(now),
+            (State::HalfOpen, Pass::Probe(spell), false) if spell == inner.spell => inner.open(now),
             // Results of jobs admitted before the breaker opened say nothing about recovery.
-            (State::Open, _, _) | (State::HalfOpen, Pass::Normal, _) => {}
+            // So do probes of an earlier spell that come back late.
+            (State::Open, _, _) | (State::HalfOpen, _, _) => {}
         }
         // Only here, under the lock, does the fast-path flag change.
         self.healthy.store(
@@ -232,6 +241,16 @@ mod tests {
         })
     }
 
+    /// Admits a job that must be a probe, and returns its pass.
+    fn probe(b: &Breaker, at: Duration) -> Pass {
+        let pass = b.admit(at).0.expect("a probe should be let through");
+        assert!(
+            matches!(pass, Pass::Probe(_)),
+            "expected a probe, got {pass:?}"
+        );
+        pass
+    }
+
     fn trip(b: &Breaker, at: Duration) {
         for _ in 0..3 {
             let (pass, _) = b.admit(at);
@@ -278,7 +297,7 @@ mod tests {
         trip(&b, ms(0));
         assert_eq!(b.admit(ms(99)).0, Err(()));
         let (pass, change) = b.admit(ms(100));
-        assert_eq!(pass, Ok(Pass::Probe));
+        assert!(matches!(pass, Ok(Pass::Probe(_))));
         assert_eq!(
             change,
             Some(Transition {
@@ -293,8 +312,8 @@ mod tests {
     fn half_open_admits_only_the_configured_probes() {
         let b = breaker();
         trip(&b, ms(0));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        probe(&b, ms(100));
+        probe(&b, ms(100));
         assert_eq!(
             b.admit(ms(100)).0,
             Err(()),
@@ -307,10 +326,9 @@ mod tests {
     fn all_probes_succeeding_close_it() {
         let b = breaker();
         trip(&b, ms(0));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        assert_eq!(b.record(Pass::Probe, true, ms(110)), None);
-        let change = b.record(Pass::Probe, true, ms(120));
+        let (first, second) = (probe(&b, ms(100)), probe(&b, ms(100)));
+        assert_eq!(b.record(first, true, ms(110)), None);
+        let change = b.record(second, true, ms(120));
         assert_eq!(
             change,
             Some(Transition {
@@ -326,8 +344,8 @@ mod tests {
     fn a_failed_probe_reopens_it_and_restarts_the_cooldown() {
         let b = breaker();
         trip(&b, ms(0));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        let change = b.record(Pass::Probe, false, ms(150));
+        let first = probe(&b, ms(100));
+        let change = b.record(first, false, ms(150));
         assert_eq!(
             change,
             Some(Transition {
@@ -341,7 +359,7 @@ mod tests {
             Err(()),
             "the cool-down counts from the re-opening"
         );
-        assert_eq!(b.admit(ms(250)).0, Ok(Pass::Probe));
+        probe(&b, ms(250));
     }
 
     #[test]
@@ -354,7 +372,7 @@ mod tests {
             State::Open,
             "a success admitted before the trip does not close it"
         );
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        probe(&b, ms(100));
         b.record(Pass::Normal, false, ms(110));
         assert_eq!(
             b.state(),
@@ -367,9 +385,32 @@ mod tests {
     fn a_released_probe_frees_its_place() {
         let b = breaker();
         trip(&b, ms(0));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
-        b.release(Pass::Probe);
-        assert_eq!(b.admit(ms(100)).0, Ok(Pass::Probe));
+        probe(&b, ms(100));
+        let second = probe(&b, ms(100));
+        b.release(second);
+        probe(&b, ms(100));
+    }
+
+    #[test]
+    fn a_late_probe_from_an_earlier_spell_does_not_count() {
+        let b = breaker();
+        trip(&b, ms(0));
+        let (old, failing) = (probe(&b, ms(100)), probe(&b, ms(100)));
+        b.record(failing, false, ms(110)); // spell 1 fails: open again
+        let new = probe(&b, ms(210)); // spell 2 begins
+        assert_eq!(
+            b.record(old, true, ms(220)),
+            None,
+            "spell 1's late success counts for nothing"
+        );
+        assert_eq!(b.state(), State::HalfOpen);
+        let last = probe(&b, ms(220));
+        b.record(new, true, ms(230));
+        let change = b.record(last, true, ms(240));
+        assert_eq!(
+            change.map(|c| c.to),
+            Some(State::Closed),
+            "both of spell 2's probes close it"
+        );
     }
 }

@@ -1,0 +1,234 @@
+//! The tests for exercise 7a. They run against your code in `exercises/12-token-bucket` and
+//! against the finished version in `solutions/12-token-bucket`.
+//!
+//! Time is a `ManualClock` that moves only when a test moves it, so every count is exact and the
+//! tests take no real time. Wait times are checked to the microsecond, which leaves room for a
+//! bucket that counts its tokens in `f64`.
+
+use course_support::testing::within;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+use token_bucket::{ManualClock, TokenBucket};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A bucket on a manual clock that starts at `start`, and the clock.
+fn bucket_at(start: Duration, rate: u32, burst: u32) -> (TokenBucket, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::default());
+    clock.advance(start);
+    let bucket = TokenBucket::new(rate, burst, clock.clone());
+    (bucket, clock)
+}
+
+/// Takes tokens until refused (at most `cap`), and returns how many it got and the refusal.
+fn take_all(bucket: &TokenBucket, cap: usize) -> (usize, Option<Duration>) {
+    for taken in 0..cap {
+        if let Err(wait) = bucket.try_take() {
+            return (taken, Some(wait));
+        }
+    }
+    (cap, None)
+}
+
+/// Fails the test unless `got` is a refusal with a wait within a microsecond of `expected`.
+fn assert_wait(got: Result<(), Duration>, expected: Duration, when: &str) {
+    let wait = match got {
+        Err(wait) => wait,
+        Ok(()) => panic!(
+            "{when}: a call was allowed, but the bucket should be empty for another {expected:?}: \
+             do tokens come back too fast (rate per call, or per millisecond, instead of \
+             rate × seconds elapsed)?"
+        ),
+    };
+    assert!(
+        wait.abs_diff(expected) <= Duration::from_micros(1),
+        "{when}: refused with a wait of {wait:?}, expected {expected:?}: the wait is how long \
+         until the next whole token, (1 − the fraction in the bucket) ÷ rate"
+    );
+}
+
+#[test]
+fn a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait() {
+    let (bucket, _clock) = bucket_at(Duration::ZERO, 10, 3);
+    let (taken, refused) = take_all(&bucket, 100);
+    assert_eq!(
+        taken, 3,
+        "a new bucket with a burst of 3 should allow exactly 3 calls at once (it starts full, \
+         and holds no more than the burst)"
+    );
+    assert_wait(
+        Err(refused.expect("refused after the burst")),
+        ms(100),
+        "at 10 per second, just after the burst",
+    );
+    assert_wait(
+        bucket.try_take(),
+        ms(100),
+        "asking again at once (a refused call takes nothing)",
+    );
+}
+
+#[test]
+fn tokens_come_back_at_the_rate_and_the_wait_counts_down() {
+    // At 10 per second: one token every 100 ms.
+    let (bucket, clock) = bucket_at(ms(5_000), 10, 3);
+    assert_eq!(take_all(&bucket, 100).0, 3, "the burst, at once");
+    clock.advance(ms(40));
+    assert_wait(
+        bucket.try_take(),
+        ms(60),
+        "40 ms after emptying the bucket (0.4 of a token is back)",
+    );
+    clock.advance(ms(59));
+    assert_wait(bucket.try_take(), ms(1), "99 ms after emptying the bucket");
+    clock.advance(ms(2));
+    assert_eq!(
+        bucket.try_take(),
+        Ok(()),
+        "101 ms after emptying the bucket, at 10 per second, a whole token is back: is the \
+         refill computed from the time elapsed on the clock you were given?"
+    );
+    assert_wait(
+        bucket.try_take(),
+        ms(99),
+        "right after taking the token that came back at 100 ms",
+    );
+    clock.advance(ms(100));
+    assert_eq!(bucket.try_take(), Ok(()), "one more 100 ms later");
+    assert_wait(bucket.try_take(), ms(99), "and only one");
+}
+
+#[test]
+fn a_long_quiet_spell_banks_no_more_than_the_burst() {
+    let (bucket, clock) = bucket_at(Duration::ZERO, 10, 2);
+    assert_eq!(take_all(&bucket, 100).0, 2, "the burst, at once");
+    clock.advance(Duration::from_secs(60));
+    let (taken, refused) = take_all(&bucket, 1_000);
+    assert_eq!(
+        taken, 2,
+        "after a minute of quiet at 10 per second, {taken} calls were allowed at once; a bucket \
+         holds at most the burst (2): cap the tokens at the burst when you add them"
+    );
+    assert_wait(
+        Err(refused.expect("refused after the burst")),
+        ms(100),
+        "after the burst that followed a minute of quiet",
+    );
+}
+
+#[test]
+fn a_new_bucket_starts_full_whatever_the_clock_says() {
+    let (bucket, _clock) = bucket_at(Duration::from_secs(3_600), 10, 4);
+    let (taken, _) = take_all(&bucket, 1_000);
+    assert_eq!(
+        taken, 4,
+        "a new bucket, on a clock that already reads 1 hour, allowed {taken} calls at once: it \
+         should start full, with exactly its burst of 4"
+    );
+}
+
+#[test]
+fn the_long_run_rate_is_the_rate() {
+    // At 50 per second with bursts of 5, asking as often as possible every millisecond for 10 s:
+    // the 5 of the burst, then one every 20 ms.
+    let (bucket, clock) = bucket_at(Duration::ZERO, 50, 5);
+    let mut allowed = 0;
+    for t in 0..=10_000 {
+        if t > 0 {
+            clock.advance(ms(1));
+        }
+        allowed += take_all(&bucket, 100).0;
+    }
+    assert!(
+        allowed <= 505,
+        "{allowed} calls allowed in 10 s at 50 per second with a burst of 5, at most 505: \
+         tokens come back too fast (are you adding `rate` tokens per call, or per millisecond, \
+         instead of rate × seconds elapsed?)"
+    );
+    assert!(
+        allowed >= 500,
+        "only {allowed} calls allowed in 10 s at 50 per second, at least 500: tokens come back \
+         too slowly (are fractions of a token lost between calls?)"
+    );
+}
+
+#[test]
+fn fractions_of_a_token_are_kept() {
+    // At 3 per second, a token every 333.3 ms. Calls come every 10 ms, each bringing back 0.03 of
+    // a token: rounded down to whole tokens, every one of them is lost.
+    let (bucket, clock) = bucket_at(Duration::ZERO, 3, 3);
+    assert_eq!(take_all(&bucket, 100).0, 3, "the burst, at once");
+    clock.advance(ms(5));
+    let mut came_back = 0;
+    for step in 1..=1_000 {
+        // The clock reads 5 ms + 10 ms × (step − 1): never within 1 ms of a token's return.
+        came_back += take_all(&bucket, 100).0;
+        if step % 100 == 1 && step > 1 {
+            let seconds = step / 100;
+            assert_eq!(
+                came_back,
+                3 * seconds,
+                "{seconds} s after emptying a bucket that refills at 3 per second, {came_back} \
+                 tokens came back, expected exactly {}: with a call every 10 ms, each brings back \
+                 0.03 of a token; keep the fraction (count in f64, or in thousandths or \
+                 billionths of a token) instead of rounding it away",
+                3 * seconds
+            );
+        }
+        clock.advance(ms(10));
+    }
+    // The last reading above was at 9.995 s; one more at 10.005 s.
+    came_back += take_all(&bucket, 100).0;
+    assert_eq!(came_back, 30, "exactly 30 tokens in 10 s at 3 per second");
+}
+
+#[test]
+fn many_threads_at_one_instant_get_no_more_than_the_burst() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let (bucket, _clock) = bucket_at(Duration::ZERO, 1, 8);
+    shared(&bucket);
+    for round in 0..20 {
+        let (bucket, _clock) = bucket_at(Duration::from_secs(round), 1, 8);
+        let bucket = Arc::new(bucket);
+        let allowed = Arc::new(AtomicUsize::new(0));
+        let (b, a) = (Arc::clone(&bucket), Arc::clone(&allowed));
+        within(
+            LIMIT,
+            "4 threads × 100 calls",
+            "does try_take wait for something? It should answer at once",
+            move || {
+                let start = Arc::new(Barrier::new(4));
+                std::thread::scope(|s| {
+                    for _ in 0..4 {
+                        let (b, a, start) = (&b, &a, Arc::clone(&start));
+                        s.spawn(move || {
+                            start.wait();
+                            for _ in 0..100 {
+                                if b.try_take().is_ok() {
+                                    a.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                        });
+                    }
+                });
+            },
+        );
+        let allowed = allowed.load(Ordering::SeqCst);
+        assert!(
+            allowed <= 8,
+            "4 threads asking 100 times each at one instant got {allowed} tokens from a bucket of \
+             8: checking for a token and taking it must be one step (under one lock, or a \
+             compare_exchange loop), or two threads take the same token"
+        );
+        assert_eq!(
+            allowed, 8,
+            "4 threads asking 100 times each at one instant got only {allowed} tokens from a full \
+             bucket of 8"
+        );
+    }
+}
