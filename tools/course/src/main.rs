@@ -49,9 +49,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root this binary was built from.
+/// The course's root: the nearest folder at or above the current one that has `exercises/` and
+/// a `Cargo.toml` (where `cargo run` is usually typed), else the workspace this binary was
+/// built from.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let here = std::env::current_dir().ok();
+    here.iter()
+        .flat_map(|dir| dir.ancestors())
+        .find(|dir| dir.join("exercises").is_dir() && dir.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 fn exercises_or_exit() -> Result<Vec<exercises::Exercise>, ExitCode> {
