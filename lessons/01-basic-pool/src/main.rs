@@ -9,13 +9,13 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// How many workers (threads) take jobs from the queue.
+    /// How many workers (threads) take jobs from the queue (1 to 1024).
     #[arg(long, default_value = "3", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many jobs: the numbers 1 to N.
+    /// How many jobs: the numbers 1 to N (0 to 1000000).
     #[arg(long, default_value = "5", value_parser = cli::jobs, allow_negative_numbers = true)]
     jobs: usize,
-    /// Pretend work per job in milliseconds, so you can watch the workers overlap.
+    /// Pretend work per job in milliseconds, so you can watch the workers overlap (0 to 60000).
     #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
     /// Instead of one run, time the same jobs with 1, 2, 3, 4, 6 and 12 workers and print a

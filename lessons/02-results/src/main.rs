@@ -9,19 +9,19 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// How many workers (threads) take jobs from the queue.
+    /// How many workers (threads) take jobs from the queue (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many jobs to run.
+    /// How many jobs to run (0 to 1000000).
     #[arg(long, default_value = "20", value_parser = cli::jobs, allow_negative_numbers = true)]
     jobs: usize,
     /// Seed for job lengths and failures: the same seed replays the same jobs.
     #[arg(long, default_value = "7")]
     seed: u64,
-    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it).
+    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it; 0 to 60000).
     #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
-    /// Percentage of jobs that fail.
+    /// Percentage of jobs that fail (0 to 100).
     #[arg(long, default_value = "15", value_parser = cli::percent, allow_negative_numbers = true)]
     fail_percent: u32,
 }

@@ -13,19 +13,19 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// How many workers (threads) take jobs from the queue.
+    /// How many workers (threads) take jobs from the queue (1 to 1024).
     #[arg(long, default_value = "3", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many jobs the queue holds before `submit` has to wait.
+    /// How many jobs the queue holds before `submit` has to wait (1 to 1000000).
     #[arg(long, default_value = "4", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
-    /// How many jobs to submit before shutting down by itself (try 1000, then press Ctrl-C).
+    /// How many jobs to submit before shutting down by itself (try 1000, then press Ctrl-C; 0 to 1000000).
     #[arg(long, default_value = "12", value_parser = cli::jobs, allow_negative_numbers = true)]
     jobs: usize,
-    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it).
+    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it; 0 to 60000).
     #[arg(long, default_value = "150", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
-    /// Percentage of jobs that fail.
+    /// Percentage of jobs that fail (0 to 100).
     #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
     fail_percent: u32,
     /// Seed for job lengths and failures: the same seed replays the same jobs.

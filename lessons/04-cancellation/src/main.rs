@@ -10,29 +10,29 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// How many workers (threads) take jobs from the queue.
+    /// How many workers (threads) take jobs from the queue (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many jobs to run.
+    /// How many jobs to run (0 to 1000000).
     #[arg(long, default_value = "16", value_parser = cli::jobs, allow_negative_numbers = true)]
     jobs: usize,
-    /// Mean work per job in milliseconds (each job takes 50% to 150% of it).
+    /// Mean work per job in milliseconds (each job takes 50% to 150% of it; 0 to 60000).
     #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
     /// Each job's time limit in milliseconds; 0 means no limit (then stuck jobs never end
-    /// unless a deadline or an error cancels the run).
+    /// unless a deadline or an error cancels the run; 0 to 60000).
     #[arg(long, default_value = "500", value_parser = cli::millis, allow_negative_numbers = true)]
     job_timeout_ms: Duration,
-    /// The whole run's time limit in milliseconds; when it passes, the run is cancelled.
+    /// The whole run's time limit in milliseconds; when it passes, the run is cancelled (0 to 60000).
     #[arg(long, value_parser = cli::millis, allow_negative_numbers = true)]
     deadline_ms: Option<Duration>,
     /// Cancel the run as soon as one job fails or times out.
     #[arg(long)]
     cancel_on_error: bool,
-    /// Percentage of jobs that fail.
+    /// Percentage of jobs that fail (0 to 100).
     #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
     fail_percent: u32,
-    /// Percentage of jobs that get stuck and never finish by themselves.
+    /// Percentage of jobs that get stuck and never finish by themselves (0 to 100).
     #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
     stuck_percent: u32,
     /// Seed for job lengths, failures and stuck jobs.

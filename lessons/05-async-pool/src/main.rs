@@ -16,28 +16,28 @@ use tokio_util::sync::CancellationToken;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// How many worker tasks take jobs from the queue.
+    /// How many worker tasks take jobs from the queue (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many jobs the queue holds before `submit` has to wait.
+    /// How many jobs the queue holds before `submit` has to wait (1 to 1000000).
     #[arg(long, default_value = "4", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
-    /// How many jobs to run.
+    /// How many jobs to run (0 to 1000000).
     #[arg(long, default_value = "20", value_parser = cli::jobs, allow_negative_numbers = true)]
     jobs: usize,
-    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it).
+    /// Mean pretend work per job in milliseconds (each job takes 50% to 150% of it; 0 to 60000).
     #[arg(long, default_value = "100", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
-    /// Percentage of jobs that fail.
+    /// Percentage of jobs that fail (0 to 100).
     #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
     fail_percent: u32,
-    /// Percentage of jobs that hang (wait for an answer that never comes) until their timeout.
+    /// Percentage of jobs that hang (wait for an answer that never comes) until their timeout (0 to 100).
     #[arg(long, default_value = "10", value_parser = cli::percent, allow_negative_numbers = true)]
     hang_percent: u32,
-    /// How long one job may run, in milliseconds.
+    /// How long one job may run, in milliseconds (0 to 60000).
     #[arg(long, default_value = "300", value_parser = cli::millis, allow_negative_numbers = true)]
     job_timeout_ms: Duration,
-    /// How long the whole run may take, in milliseconds; then it is cancelled.
+    /// How long the whole run may take, in milliseconds; then it is cancelled (0 to 60000).
     #[arg(long, default_value = "10000", value_parser = cli::millis, allow_negative_numbers = true)]
     deadline_ms: Duration,
     /// Seed for job lengths, failures and hangs: the same seed replays the same jobs.
@@ -46,7 +46,7 @@ struct Args {
     /// Instead of the demo, compare threads and tasks: time and memory for many sleeping jobs.
     #[arg(long)]
     compare: bool,
-    /// Jobs in the comparison (each sleeps 10 ms).
+    /// Jobs in the comparison (each sleeps 10 ms; 0 to 1000000).
     #[arg(long, default_value = "100000", value_parser = cli::jobs, allow_negative_numbers = true)]
     compare_jobs: usize,
     /// How many of them run at once in the comparison: threads, tasks or permits.

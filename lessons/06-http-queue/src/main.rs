@@ -19,10 +19,10 @@ struct Args {
     /// addresses are reachable from this machine only; 0.0.0.0 opens it to your network.
     #[arg(long, value_parser = address)]
     addr: Option<SocketAddr>,
-    /// How many workers (tokio tasks) take tasks from the queue.
+    /// How many workers (tokio tasks) take tasks from the queue (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// How many tasks may wait in the queue; when it is full, POST /tasks answers 503.
+    /// How many tasks may wait in the queue; when it is full, POST /tasks answers 503 (1 to 1000000).
     #[arg(long, default_value = "16", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
     /// Send the server a burst of tasks and some bad requests, then shut down as SIGTERM would.

@@ -15,10 +15,10 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Worker threads.
+    /// Worker threads (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// Jobs the queue holds.
+    /// Jobs the queue holds (1 to 1000000).
     #[arg(long, default_value = "8", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
     /// Rate limit: jobs per second on average.
@@ -30,7 +30,7 @@ struct Args {
     /// Failures in a row that open the breaker.
     #[arg(long, default_value = "3", allow_negative_numbers = true)]
     breaker_failures: u32,
-    /// How long the breaker stays open, in milliseconds.
+    /// How long the breaker stays open, in milliseconds (0 to 60000).
     #[arg(long, default_value = "500", value_parser = cli::millis, allow_negative_numbers = true)]
     cooldown_ms: Duration,
     /// Probe jobs the half-open breaker lets through.
