@@ -39,6 +39,7 @@ fn every_answer_is_the_work_applied_to_its_job() {
     }
 }
 
+// ANCHOR: in_flight
 #[test]
 fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
     for workers in [1, 3, 8] {
@@ -75,6 +76,8 @@ fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
         );
     }
 }
+
+// ANCHOR_END: in_flight
 
 #[test]
 fn one_worker_takes_jobs_in_the_order_they_were_sent() {
