@@ -1,0 +1,305 @@
+//! `cargo run --release -p lesson-9`: a quick version of the benchmarks, with peak memory.
+//! `-- --sweep` adds workers and watches the time; `-- --plot DIR` turns criterion's results
+//! into the book's plots and tables.
+
+use clap::Parser;
+use course_support::{cli, human};
+use lesson_9::shapes::Shape;
+use lesson_9::sharing::{self, Layout};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+/// Lesson 9: measuring and tuning.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Worker threads in the per-job table (1 to 1024).
+    #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
+    workers: usize,
+    /// Trivial jobs per round in the per-job table (1 to 1000000; default 20000, or 500 in a
+    /// debug build).
+    #[arg(long, value_parser = some_jobs, allow_negative_numbers = true)]
+    jobs: Option<u64>,
+    /// Rounds per pool; the table shows the middle one (1 to 100; default 5, or 1 in a debug
+    /// build).
+    #[arg(long, value_parser = rounds, allow_negative_numbers = true)]
+    rounds: Option<usize>,
+    /// Add workers and watch: time against worker count, CPU-bound and sleep-bound jobs.
+    #[arg(long, conflicts_with = "plot")]
+    sweep: bool,
+    /// Write the book's plots and results table into DIR from criterion's results (run
+    /// `cargo bench -p lesson-9` first).
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+    /// Where criterion's results are (default: $CRITERION_HOME, else
+    /// $CARGO_TARGET_DIR/criterion, else target/criterion).
+    #[arg(long, value_name = "DIR", requires = "plot")]
+    criterion: Option<PathBuf>,
+    /// Internal: run one shape in this process and print one line for the parent to read.
+    #[arg(long, hide = true, value_parser = shape)]
+    measure_one: Option<Shape>,
+}
+
+/// A job count from 1 to `cli::MAX_JOBS`: a table of "per job" figures needs at least one job.
+fn some_jobs(s: &str) -> Result<u64, String> {
+    match cli::jobs(s)? {
+        0 => Err("at least 1 job, so there is something to divide by".into()),
+        n => Ok(n as u64),
+    }
+}
+
+/// A shape by its id, as `Shape::id` spells it.
+fn shape(s: &str) -> Result<Shape, String> {
+    Shape::POOLS
+        .into_iter()
+        .chain(Shape::QUEUES)
+        .find(|shape| shape.id() == s)
+        .ok_or_else(|| format!("no shape called {s}"))
+}
+
+/// A round count from 1 to 100.
+fn rounds(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("at least 1 round".into()),
+        Ok(n) if n > 100 => Err("at most 100 rounds".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number such as 5".into()),
+    }
+}
+
+/// Sizes: seconds in a release build, a blink in a debug build (the tests run that one).
+const DEBUG: bool = cfg!(debug_assertions);
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse();
+    let jobs = args.jobs.unwrap_or(if DEBUG { 500 } else { 20_000 });
+    let rounds = args.rounds.unwrap_or(if DEBUG { 1 } else { 5 });
+    if let Some(shape) = args.measure_one {
+        measure_one(shape, args.workers, jobs, rounds);
+        return ExitCode::SUCCESS;
+    }
+    if let Some(dir) = args.plot {
+        let criterion = args
+            .criterion
+            .unwrap_or_else(lesson_9::plot::default_criterion_dir);
+        return match lesson_9::plot::write_all(&criterion, &dir) {
+            Ok(files) => {
+                for file in files {
+                    println!("wrote {}", file.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let clock = Instant::now();
+    if args.sweep {
+        sweep();
+    } else {
+        table(args.workers, jobs, rounds);
+    }
+    println!("\nThe whole comparison took {}.", human(clock.elapsed()));
+    ExitCode::SUCCESS
+}
+
+// ANCHOR: table
+/// Runs every shape in a child process of its own and prints one row each.
+fn table(workers: usize, jobs: u64, rounds: usize) {
+    println!("Lesson 9: what a job costs");
+    println!(
+        "{jobs} trivial jobs (each doubles a number), {workers} workers, the middle of {rounds} \
+         round(s).\nEach pool runs in a process of its own, so its peak memory is its own.\n"
+    );
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => {
+            println!("cannot find this program to start it again: {err}");
+            return;
+        }
+    };
+    let mut lesson1 = None;
+    for (title, shapes) in [
+        ("pool", &Shape::POOLS[..]),
+        ("queue (hand-off, bound)", &Shape::QUEUES[..]),
+    ] {
+        println!(
+            "  | {title:<35} | {:>9} | {:>9} | {:>11} | {:>10} |",
+            "ns/job", "jobs/s", "vs lesson 1", "peak RSS"
+        );
+        println!(
+            "  |{:-<37}|{:-<11}|{:-<11}|{:-<13}|{:-<12}|",
+            "", "", "", "", ""
+        );
+        for &shape in shapes {
+            let output = Command::new(&exe)
+                .args(["--measure-one", shape.id()])
+                .args(["--workers", &workers.to_string()])
+                .args(["--jobs", &jobs.to_string()])
+                .args(["--rounds", &rounds.to_string()])
+                .output();
+            let line = match output {
+                Ok(out) if out.status.success() => {
+                    String::from_utf8_lossy(&out.stdout).into_owned()
+                }
+                // A child that died (a thread the machine refused to start, say) is reported
+                // in its row, with the first line it wrote, and the table carries on.
+                Ok(out) => format!(
+                    "error the measuring process failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("no message")
+                ),
+                Err(err) => format!("error could not start the measuring process: {err}"),
+            };
+            match parse(&line) {
+                Ok((ns, peak_kib)) => {
+                    let ns = ns as f64 / jobs as f64;
+                    let base = *lesson1.get_or_insert(ns);
+                    let peak =
+                        peak_kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+                    println!(
+                        "  | {:<35} | {:>9.0} | {:>9} | {:>10.2}× | {:>10} |",
+                        shape.label(),
+                        ns,
+                        lesson_9::plot::per_second(ns),
+                        ns / base,
+                        peak
+                    );
+                }
+                Err(why) => println!("  | {:<35} | {why}", shape.label()),
+            }
+        }
+        println!();
+    }
+    false_sharing();
+}
+// ANCHOR_END: table
+
+/// Reads `ok NANOS PEAK_KIB` (peak `-` when unknown) or `error MESSAGE`.
+fn parse(text: &str) -> Result<(u128, Option<u64>), String> {
+    let line = text.lines().last().unwrap_or("");
+    if let Some(message) = line.strip_prefix("error ") {
+        return Err(message.to_string());
+    }
+    let mut words = line.strip_prefix("ok ").unwrap_or("").split(' ');
+    match (words.next().and_then(|w| w.parse().ok()), words.next()) {
+        (Some(ns), Some(peak)) => Ok((ns, peak.parse().ok())),
+        _ => Err(format!("the measuring process failed: {text:?}")),
+    }
+}
+
+/// Runs `shape` once to warm up, then `rounds` times, and prints the middle round's time and
+/// this process's peak memory.
+fn measure_one(shape: Shape, workers: usize, jobs: u64, rounds: usize) {
+    let mut times = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        let clock = Instant::now();
+        // A thread the machine refuses to start panics inside the shape; the row says why.
+        let ran = match std::panic::catch_unwind(|| shape.run(workers, jobs)) {
+            Ok(ran) => ran,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("it panicked");
+                println!("error {}", why.lines().next().unwrap_or(why));
+                return;
+            }
+        };
+        let took = clock.elapsed();
+        if ran != jobs {
+            println!("error only {ran} of {jobs} jobs ran (did the machine refuse a thread?)");
+            return;
+        }
+        if round > 0 {
+            times.push(took.as_nanos());
+        }
+    }
+    times.sort_unstable();
+    let peak = lesson_9::status_kib("VmHWM").map_or("-".into(), |k| k.to_string());
+    println!("ok {} {peak}", times[times.len() / 2]);
+}
+
+/// Two threads bumping counters: one shared, side by side, and padded.
+fn false_sharing() {
+    let (threads, increments) = if DEBUG {
+        (2, 10_000)
+    } else {
+        (2, lesson_9::INCREMENTS)
+    };
+    println!("Counters: {threads} threads, each adding 1 {increments} times");
+    for (layout, name) in [
+        (Layout::Shared, "one shared counter"),
+        (Layout::Adjacent, "a counter each, side by side"),
+        (Layout::Padded, "a counter each, CachePadded"),
+    ] {
+        let clock = Instant::now();
+        let total = sharing::hammer(layout, threads, increments);
+        assert_eq!(total, threads as u64 * increments, "every increment counts");
+        println!("  {name:<30} took {}", human(clock.elapsed()));
+    }
+}
+
+// ANCHOR: sweep
+/// Add workers and watch: the same jobs through lesson 1's pool with more and more workers.
+fn sweep() {
+    let (cpu_jobs, rounds) = if DEBUG {
+        (8, 1_000)
+    } else {
+        (lesson_9::CPU_JOBS, lesson_9::CPU_ROUNDS)
+    };
+    let (sleep_jobs, sleep) = if DEBUG {
+        (40, Duration::from_millis(1))
+    } else {
+        (lesson_9::SLEEP_JOBS, lesson_9::SLEEP)
+    };
+    println!("Lesson 9: add workers and watch");
+    println!(
+        "This machine runs {} threads at once (available_parallelism).\n",
+        lesson_9::cores()
+    );
+    println!("CPU-bound: {cpu_jobs} jobs of {rounds} xorshift steps each, lesson 1's pool.");
+    let mut first = None;
+    for workers in lesson_9::CPU_WORKERS {
+        let clock = Instant::now();
+        let ran = lesson_9::cpu_bound(workers, cpu_jobs, rounds);
+        let took = clock.elapsed();
+        assert_eq!(ran, cpu_jobs, "every job runs once");
+        let base = *first.get_or_insert(took);
+        let noun = if workers == 1 { "worker " } else { "workers" };
+        println!(
+            "  {workers:>3} {noun} took {:<8} {}",
+            human(took),
+            bar(took, base)
+        );
+    }
+    println!(
+        "\nSleep-bound: {sleep_jobs} jobs that each sleep {}, lesson 1's pool.",
+        human(sleep)
+    );
+    for workers in lesson_9::SLEEP_WORKERS {
+        let clock = Instant::now();
+        let ran = lesson_9::sleep_bound(workers, sleep_jobs, sleep);
+        let took = clock.elapsed();
+        assert_eq!(ran, sleep_jobs, "every job runs once");
+        let ideal = lesson_9::ideal(workers, sleep_jobs, sleep);
+        println!(
+            "  {workers:>3} workers took {:<8} (ideal {})",
+            human(took),
+            human(ideal)
+        );
+    }
+}
+// ANCHOR_END: sweep
+
+/// A bar 40 characters long for `base`, and in proportion for `took`.
+fn bar(took: Duration, base: Duration) -> String {
+    let len = (took.as_secs_f64() / base.as_secs_f64().max(1e-9) * 40.0).round() as usize;
+    "█".repeat(len.clamp(1, 80))
+}

@@ -1,0 +1,183 @@
+//! `cargo run -p lesson-9` as a learner sees it: the real binary, its output pinned by a
+//! snapshot with every measured figure redacted.
+
+use course_support::testing::{assert_rejected, normalize, run_bin, stdout_of};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lesson-9");
+
+/// `normalize` redacts durations after `took`, but not the table's columns (nanoseconds, jobs
+/// per second, ratios, MiB), which it has no rule for. So this keeps each table row's label
+/// and replaces every other cell of a row whose first figure is a number with `‹n›`; header
+/// rows (`ns/job`, …) stay as they are.
+fn redact_table(output: &str) -> String {
+    output
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').collect();
+            let figures = cells
+                .get(2)
+                .is_some_and(|c| c.trim().starts_with(|ch: char| ch.is_ascii_digit()));
+            if !line.starts_with("  |") || cells.len() < 4 || !figures {
+                return line.to_string();
+            }
+            let mut out = format!("  |{}|", cells[1]);
+            for _ in &cells[2..cells.len() - 1] {
+                out.push_str(" ‹n› |");
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_tiny_run_prints_the_table_the_book_shows() {
+    let output = stdout_of(BIN, &["--jobs", "300", "--rounds", "1", "--workers", "2"]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("tiny_run", normalize(&redact_table(&output)));
+    });
+}
+
+#[test]
+fn every_pool_gets_a_row_with_figures_not_an_error() {
+    let output = stdout_of(BIN, &["--jobs", "200", "--rounds", "1"]);
+    for shape in lesson_9::shapes::Shape::POOLS
+        .into_iter()
+        .chain(lesson_9::shapes::Shape::QUEUES)
+    {
+        let row = output
+            .lines()
+            .find(|l| l.starts_with(&format!("  | {:<35} |", shape.label())))
+            .unwrap_or_else(|| panic!("no row for {}:\n{output}", shape.label()));
+        let ns: f64 = row
+            .split('|')
+            .nth(2)
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the row for {} has no ns/job figure (did its child process fail?): {row}",
+                    shape.label()
+                )
+            });
+        assert!(ns > 0.0, "{row}");
+    }
+}
+
+#[test]
+fn the_sweep_times_every_worker_count() {
+    let output = stdout_of(BIN, &["--sweep"]);
+    for workers in lesson_9::CPU_WORKERS.iter().chain(&lesson_9::SLEEP_WORKERS) {
+        let noun = if *workers == 1 { "worker " } else { "workers" };
+        assert!(
+            output.contains(&format!("{workers:>3} {noun} took ")),
+            "no line for {workers} workers:\n{output}"
+        );
+    }
+    // The sleep-bound lines name their ideal, which is planned, not measured.
+    assert!(output.contains("(ideal 2 ms)"), "{output}");
+}
+
+#[test]
+fn plot_writes_every_figure_from_criterion_results_and_refuses_when_there_are_none() {
+    let dir = std::env::temp_dir().join(format!("lesson-9-plot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let criterion = dir.join("criterion");
+    // Fake results: a median of 1 ms for every benchmark the plot reads.
+    let median = r#"{"median":{"point_estimate":1000000.0}}"#;
+    let mut benches: Vec<(String, String)> = Vec::new();
+    for shape in lesson_9::plot::TRIVIAL_SHAPES {
+        benches.push((lesson_9::plot::TRIVIAL.into(), shape.id().into()));
+    }
+    for shape in lesson_9::shapes::Shape::QUEUES {
+        benches.push((lesson_9::plot::QUEUES.into(), shape.id().into()));
+    }
+    for shape in lesson_9::plot::SPAWN_SHAPES {
+        benches.push((lesson_9::plot::SPAWN.into(), shape.id().into()));
+    }
+    for w in lesson_9::CPU_WORKERS {
+        benches.push((lesson_9::plot::CPU.into(), w.to_string()));
+    }
+    for w in lesson_9::SLEEP_WORKERS {
+        benches.push((lesson_9::plot::SLEEPY.into(), w.to_string()));
+        benches.push((lesson_9::plot::SLEEPY_RUNNING.into(), w.to_string()));
+    }
+    for (_, id, _) in lesson_9::plot::SHARING_CASES {
+        benches.push((lesson_9::plot::SHARING.into(), id.into()));
+    }
+    benches.push((
+        lesson_9::plot::CLOCK.into(),
+        lesson_9::plot::CLOCK_NOW.into(),
+    ));
+    let out = dir.join("out");
+    let (c, o) = (criterion.to_str().unwrap(), out.to_str().unwrap());
+
+    // Nothing there yet: a one-line error naming the missing file, not a panic.
+    let refused = run_bin(
+        BIN,
+        &["--plot", o, "--criterion", c],
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "plotting without results should fail"
+    );
+    assert!(stderr.contains("cargo bench -p lesson-9"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    for (group, bench) in &benches {
+        let at = criterion.join(group).join(bench).join("new");
+        std::fs::create_dir_all(&at).unwrap();
+        std::fs::write(at.join("estimates.json"), median).unwrap();
+    }
+    let printed = stdout_of(BIN, &["--plot", o, "--criterion", c]);
+    for name in [
+        "trivial-jobs.svg",
+        "queues.svg",
+        "thread-per-job.svg",
+        "cpu-sweep.svg",
+        "sleep-sweep.svg",
+        "false-sharing.svg",
+        "results.md",
+    ] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| {
+            panic!("{name} was not written ({e}); the run printed:\n{printed}")
+        });
+        if name.ends_with(".svg") {
+            assert!(
+                text.starts_with("<svg") && text.trim_end().ends_with("</svg>"),
+                "{name}"
+            );
+        }
+    }
+    let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    // 1 ms for 10 000 jobs is 100 ns per job, the same for every pool.
+    assert!(
+        results.contains("| lesson 1 pool (crossbeam) | 100 ns | 10 M | 1.00× |"),
+        "{results}"
+    );
+    // 1 ms against the ideal 100 ms for 100 sleepers: far off, so the target is missed.
+    assert!(results.contains("**missed**"), "{results}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_flags_get_a_one_line_error_and_exit_code_2() {
+    for args in [
+        &["--workers", "0"][..],
+        &["--workers", "5000"],
+        &["--jobs", "0"],
+        &["--jobs", "-1"],
+        &["--jobs", "abc"],
+        &["--jobs", "2000000"],
+        &["--rounds", "0"],
+        &["--rounds", "101"],
+        &["--measure-one", "nonsense"],
+        &["--criterion", "somewhere"],
+        &["--sweep", "--plot", "x"],
+        &["--nonsense"],
+    ] {
+        assert_rejected(BIN, args);
+    }
+}
