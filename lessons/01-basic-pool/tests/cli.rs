@@ -1,6 +1,6 @@
 //! `cargo run -p lesson-1` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, stdout_of};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, stdout_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-1");
 
@@ -80,4 +80,9 @@ fn the_sweep_times_the_same_jobs_with_more_and_more_workers() {
         !output.contains("took job"),
         "the sweep runs quietly:\n{output}"
     );
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(BIN, &["--workers", "--jobs", "--work-ms"]);
 }

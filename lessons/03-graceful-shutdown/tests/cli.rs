@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-3` as a learner sees it: the real binary, its output pinned by a
 //! snapshot, and Ctrl-C sent to it for real.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, run_bin};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-3");
@@ -223,4 +223,18 @@ mod ctrl_c {
         );
         assert_eq!(code, Some(130), "{output}");
     }
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(
+        BIN,
+        &[
+            "--workers",
+            "--queue",
+            "--jobs",
+            "--work-ms",
+            "--fail-percent",
+        ],
+    );
 }

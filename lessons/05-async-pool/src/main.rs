@@ -49,7 +49,7 @@ struct Args {
     /// Jobs in the comparison (each sleeps 10 ms; 0 to 1000000).
     #[arg(long, default_value = "100000", value_parser = cli::jobs, allow_negative_numbers = true)]
     compare_jobs: usize,
-    /// How many of them run at once in the comparison: threads, tasks or permits.
+    /// How many of them run at once in the comparison: threads, tasks or permits (1 to 100000).
     #[arg(long, default_value = "10000", value_parser = compare::width, allow_negative_numbers = true)]
     compare_width: usize,
     /// Runs one side of the comparison in this process (the comparison starts itself with it).

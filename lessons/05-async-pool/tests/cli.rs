@@ -1,7 +1,9 @@
 //! `cargo run -p lesson-5` as a learner sees it: the real binary, its output pinned by a
 //! snapshot, a deadline and a real Ctrl-C, and a small run of the threads-against-tasks table.
 
-use course_support::testing::{assert_rejected, normalize, report_counts, run_bin};
+use course_support::testing::{
+    assert_hostile_flags, assert_rejected, normalize, report_counts, run_bin,
+};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-5");
@@ -191,4 +193,23 @@ fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
         "it kept submitting after Ctrl-C:\n{output}"
     );
     assert_eq!(code, Some(130), "a cancelled run exits 130:\n{output}");
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(
+        BIN,
+        &[
+            "--workers",
+            "--queue",
+            "--jobs",
+            "--work-ms",
+            "--fail-percent",
+            "--hang-percent",
+            "--job-timeout-ms",
+            "--deadline-ms",
+            "--compare-jobs",
+            "--compare-width",
+        ],
+    );
 }

@@ -5,6 +5,8 @@
 //! New since lesson 5: a full queue answers `503 Service Unavailable` with `Retry-After` instead
 //! of making the request wait (`try_send`, never `send`), every accepted task is tracked by id, and
 //! SIGINT/SIGTERM stop the server in order (stop accepting, finish every accepted task, exit).
+//! A client too slow to send its request gets `408` or is disconnected, so it cannot hold a
+//! connection, or the shutdown, for ever.
 //! Run it with `cargo run -p lesson-6` and send it tasks with curl, or see it all with
 //! `cargo run -p lesson-6 -- --demo`.
 //!
@@ -23,16 +25,21 @@
 //! ```
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use course_support::timeline;
 use serde::{Deserialize, Serialize};
+use std::future::Future as _;
 use std::io::Write as _;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +56,11 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// What a `503` tells the client in its `Retry-After` header, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// How long a request may take from its head being read to its answer: 10 s. A task's body is
+/// about 40 bytes, so only a client that sends it a byte at a time (or stalls) gets near it, and
+/// it then gets `408 Request Timeout` instead of holding a connection for as long as it likes.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ANCHOR: spec
 /// What a client asks for: the body of `POST /tasks`, such as `{"duration_ms": 200}`.
@@ -566,8 +578,14 @@ impl Report {
 }
 
 // ANCHOR: router
-/// The HTTP side: three routes, JSON errors for everything else, and a 16 KiB body limit.
+/// The HTTP side: three routes, JSON errors for everything else, a 16 KiB body limit and a
+/// [`REQUEST_TIMEOUT`].
 pub fn router(queue: Handle) -> Router {
+    router_with_timeout(queue, REQUEST_TIMEOUT)
+}
+
+/// [`router`] with another time limit per request (`--request-timeout-ms`).
+pub fn router_with_timeout(queue: Handle, request_timeout: Duration) -> Router {
     Router::new()
         .route("/tasks", post(post_task))
         .route("/tasks/{id}", get(get_task))
@@ -577,9 +595,40 @@ pub fn router(queue: Handle) -> Router {
         .method_not_allowed_fallback(wrong_method)
         // Bodies are read up to this size and no further: a larger one is refused with 413.
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // New: a body that trickles in (a "slowloris" client) gets 408 once the time is up.
+        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
         .with_state(queue)
 }
 // ANCHOR_END: router
+
+// ANCHOR: time_limit
+/// Answers `408 Request Timeout` if reading the body and handling the request take longer than
+/// `limit`. The clock starts once the request's head has arrived; the handler itself takes
+/// microseconds, so in practice this bounds how long a client may take to send its body.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        // Dropping the handler's future drops the half-read body with it.
+        Err(_elapsed) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request did not arrive in full within {} ms; send the whole body at once",
+                    limit.as_millis()
+                ),
+            )
+            .into_response();
+            // The rest of the body may still be on its way: close the connection rather than
+            // read it as the next request.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+// ANCHOR_END: time_limit
 
 /// The body of a `202 Accepted`.
 #[derive(Debug, Serialize)]
@@ -745,3 +794,127 @@ impl IntoResponse for ApiError {
     }
 }
 // ANCHOR_END: errors
+
+// ANCHOR: deadline
+/// New: a TCP listener whose connections must keep the conversation moving. A connection that
+/// goes twice the request timeout without the server sending it anything (since it connected,
+/// or since its last answer) is closed. That bounds the clients no handler ever sees: one that
+/// connects and says nothing, one that sends its request head a byte at a time, one that keeps
+/// an idle connection open. axum's `serve` has no time limit of its own for them, and without
+/// one each holds a connection, a task and up to about 400 KiB of buffered head for as long as
+/// it likes, and holds up a graceful shutdown too. Twice, so that a slow body is first answered
+/// `408` by [`router_with_timeout`]'s limit.
+pub struct DeadlineListener {
+    /// Where connections come from.
+    listener: tokio::net::TcpListener,
+    /// How long a connection may go without an answer.
+    limit: Duration,
+}
+
+impl DeadlineListener {
+    /// Wraps `listener`; its connections get twice `request_timeout` to send a whole request.
+    pub fn new(listener: tokio::net::TcpListener, request_timeout: Duration) -> DeadlineListener {
+        DeadlineListener {
+            listener,
+            limit: request_timeout * 2,
+        }
+    }
+}
+
+impl axum::serve::Listener for DeadlineListener {
+    type Io = DeadlineStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (DeadlineStream, std::net::SocketAddr) {
+        // axum's own accept, which waits and retries when accepting fails (too many open files).
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+        let deadline = Box::pin(tokio::time::sleep(self.limit));
+        let limit = self.limit;
+        (
+            DeadlineStream {
+                stream,
+                limit,
+                deadline,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// A connection from a [`DeadlineListener`]: reading or writing fails with `TimedOut` once it
+/// has waited past its deadline, which moves on each time the server manages to send something.
+pub struct DeadlineStream {
+    /// The connection itself.
+    stream: tokio::net::TcpStream,
+    /// How far the deadline moves when the server sends something.
+    limit: Duration,
+    /// When the connection is given up on if it is still waiting.
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl DeadlineStream {
+    /// `Pending` stays `Pending` until the deadline, then becomes a `TimedOut` error, which
+    /// makes hyper close the connection.
+    fn or_time_out<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        match poll {
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client sent no whole request in time",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+            ready => ready,
+        }
+    }
+}
+
+impl AsyncRead for DeadlineStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        // Bytes arriving do not move the deadline: a byte at a time must not buy more time.
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        self.or_time_out(cx, read)
+    }
+}
+
+impl AsyncWrite for DeadlineStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written
+            && n > 0
+        {
+            // An answer went out: the client gets a fresh allowance for its next request.
+            let next = tokio::time::Instant::now() + self.limit;
+            self.deadline.as_mut().reset(next);
+        }
+        // A client that never reads its answers times out too.
+        self.or_time_out(cx, written)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let flushed = Pin::new(&mut self.stream).poll_flush(cx);
+        self.or_time_out(cx, flushed)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let shut = Pin::new(&mut self.stream).poll_shutdown(cx);
+        self.or_time_out(cx, shut)
+    }
+}
+// ANCHOR_END: deadline

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use course_support::{cli, human, timeline, workload};
-use lesson_6::{Config, Report, TaskQueue, TaskState, router};
+use lesson_6::{Config, DeadlineListener, Report, TaskQueue, TaskState, router_with_timeout};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,6 +25,10 @@ struct Args {
     /// How many tasks may wait in the queue; when it is full, POST /tasks answers 503 (1 to 1000000).
     #[arg(long, default_value = "16", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
+    /// How long a client may take to send a request's body, in milliseconds; a slower one gets
+    /// 408. A connection that sends no whole request in twice this time is closed (100 to 60000).
+    #[arg(long, default_value = "10000", value_parser = request_timeout, allow_negative_numbers = true)]
+    request_timeout_ms: Duration,
     /// Send the server a burst of tasks and some bad requests, then shut down as SIGTERM would.
     #[arg(long)]
     demo: bool,
@@ -42,6 +46,17 @@ fn address(s: &str) -> Result<SocketAddr, String> {
     };
     s.parse()
         .map_err(|_| "expected an address and a port, such as 127.0.0.1:8081".to_string())
+}
+
+/// A request timeout, 100 to 60000 ms: below 100 ms, ordinary requests on a busy machine would be
+/// cut off.
+fn request_timeout(s: &str) -> Result<Duration, String> {
+    match cli::millis(s)? {
+        limit if limit < Duration::from_millis(100) => {
+            Err("at least 100 ms, or ordinary requests would be cut off".into())
+        }
+        limit => Ok(limit),
+    }
 }
 
 #[tokio::main]
@@ -101,8 +116,12 @@ async fn main() -> ExitCode {
     // `with_graceful_shutdown`: once `graceful` is cancelled, the server closes its listener
     // (new connections are refused), answers the requests it is in the middle of, closes idle
     // connections, and only then does this future complete.
-    let server = axum::serve(listener, router(queue.handle()))
-        .with_graceful_shutdown(graceful.clone().cancelled_owned());
+    // New: connections that never send a whole request are closed (see `DeadlineListener`),
+    // and a body that trickles in is answered 408 (see `router_with_timeout`).
+    let listener = DeadlineListener::new(listener, args.request_timeout_ms);
+    let app = router_with_timeout(queue.handle(), args.request_timeout_ms);
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(graceful.clone().cancelled_owned());
     let serving = async {
         tokio::select! {
             served = server => served,

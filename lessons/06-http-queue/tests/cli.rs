@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-6 -- --demo` as a learner sees it, pinned by a snapshot, and the flags
 //! a learner can get wrong.
 
-use course_support::testing::{assert_rejected, normalize, run_bin};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, run_bin};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-6");
@@ -96,4 +96,9 @@ fn an_address_in_use_is_a_one_line_error_not_a_panic() {
         stderr.contains("cannot listen on") && !stderr.contains("panicked"),
         "{stderr}"
     );
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(BIN, &["--workers", "--queue", "--request-timeout-ms"]);
 }

@@ -7,7 +7,10 @@ use clap::Parser;
 use course_support::{cli, human, timeline, workload};
 use crossbeam_channel::{Receiver, Sender};
 use lesson_7::rate::{ConcurrencyCap, RateLimiter};
-use lesson_7::{BreakerConfig, Clock, Event, ManualClock, Pool, Reason, Rejected, Status, Stop};
+use lesson_7::{
+    BreakerConfig, Clock, Event, MAX_RATE, MIN_RATE, ManualClock, Pool, Reason, Rejected, Status,
+    Stop,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,20 +24,21 @@ struct Args {
     /// Jobs the queue holds (1 to 1000000).
     #[arg(long, default_value = "8", value_parser = cli::capacity, allow_negative_numbers = true)]
     queue: usize,
-    /// Rate limit: jobs per second on average.
-    #[arg(long, default_value = "50", allow_negative_numbers = true)]
+    /// Rate limit: jobs per second on average (0.001 to 1000000000).
+    #[arg(long, default_value = "50", value_parser = rate, allow_negative_numbers = true)]
     rate: f64,
-    /// Rate limit: jobs allowed at once.
-    #[arg(long, default_value = "8", allow_negative_numbers = true)]
+    /// Rate limit: jobs allowed at once (1 to 1000).
+    #[arg(long, default_value = "8", value_parser = count, allow_negative_numbers = true)]
     burst: u32,
-    /// Failures in a row that open the breaker.
-    #[arg(long, default_value = "3", allow_negative_numbers = true)]
+    /// Failures in a row that open the breaker (1 to 1000; the outage scene needs room for this
+    /// many + 2 jobs at once, so --workers + --queue must be at least that).
+    #[arg(long, default_value = "3", value_parser = count, allow_negative_numbers = true)]
     breaker_failures: u32,
-    /// How long the breaker stays open, in milliseconds (0 to 60000).
-    #[arg(long, default_value = "500", value_parser = cli::millis, allow_negative_numbers = true)]
+    /// How long the breaker stays open, in milliseconds (1 to 60000).
+    #[arg(long, default_value = "500", value_parser = cli::positive_millis, allow_negative_numbers = true)]
     cooldown_ms: Duration,
-    /// Probe jobs the half-open breaker lets through.
-    #[arg(long, default_value = "2", allow_negative_numbers = true)]
+    /// Probe jobs the half-open breaker lets through (1 to 1000).
+    #[arg(long, default_value = "2", value_parser = count, allow_negative_numbers = true)]
     probes: u32,
     /// Seed for job lengths.
     #[arg(long, default_value = "7")]
@@ -42,6 +46,27 @@ struct Args {
     /// Print only the final metrics, as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// Jobs per second, from `MIN_RATE` to `MAX_RATE`: checked here too, so that the error names the
+/// flag (`nan` and `inf` parse as numbers, so they are checked as well).
+fn rate(s: &str) -> Result<f64, String> {
+    let too = || format!("expected jobs per second from {MIN_RATE} to {MAX_RATE}");
+    match s.trim().parse::<f64>() {
+        Ok(r) if (MIN_RATE..=MAX_RATE).contains(&r) => Ok(r),
+        _ => Err(too()),
+    }
+}
+
+/// A count for the script, 1 to 1000: the script submits about this many jobs in one scene, so
+/// a typo such as 4294967295 must be an error, not an attempt to allocate for four billion.
+fn count(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err("at least 1".into()),
+        Ok(n) if n > 1000 => Err("at most 1000".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number such as 3".into()),
+    }
 }
 
 /// What the script asks a job to do.
@@ -103,6 +128,21 @@ macro_rules! say {
 
 fn main() {
     let args: Args = cli::parse();
+    // The outage scene holds all its failing jobs at a gate until the last is submitted, and
+    // `submit` waits for room: with fewer places than jobs, each gate would be held until its
+    // 10 s safety net, and the story told would be about those stalls, not the breaker.
+    let failing = args.breaker_failures as usize + 2;
+    if args.workers + args.queue < failing {
+        eprintln!(
+            "error: --breaker-failures {} needs room for {failing} jobs at once, but --workers {} \
+             + --queue {} hold {} (see --help)",
+            args.breaker_failures,
+            args.workers,
+            args.queue,
+            args.workers + args.queue
+        );
+        std::process::exit(2);
+    }
     let quiet = args.json;
     // A job's panic is caught and reported by the pool; the default hook would also print a
     // backtrace banner for each, so stay quiet for the pool's workers only.
@@ -207,7 +247,6 @@ fn main() {
 
     // Scene 2: an outage. Every job fails; the breaker opens.
     clock.advance(Duration::from_secs(1));
-    let failing = args.breaker_failures as usize + 2;
     say!(
         quiet,
         "2. The service behind the jobs goes down: {failing} jobs fail."

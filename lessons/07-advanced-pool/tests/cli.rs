@@ -1,6 +1,6 @@
 //! `cargo run -p lesson-7` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, stdout_of};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, stdout_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-7");
 
@@ -61,4 +61,23 @@ fn bad_flags_and_nonsense_configurations_get_a_one_line_error_and_exit_code_2() 
     ] {
         assert_rejected(BIN, args);
     }
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    // Valid one by one, but the outage scene's 5 gated jobs would never fit in 1 + 1 places.
+    assert_rejected(BIN, &["--workers", "1", "--queue", "1"]);
+    assert_rejected(BIN, &["--breaker-failures", "1000"]);
+    assert_hostile_flags(
+        BIN,
+        &[
+            "--workers",
+            "--queue",
+            "--rate",
+            "--burst",
+            "--breaker-failures",
+            "--cooldown-ms",
+            "--probes",
+        ],
+    );
 }

@@ -88,6 +88,15 @@ pub fn millis(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// A time limit in whole milliseconds, 1 to 60000: a limit of 0 would expire before anything
+/// could happen.
+pub fn positive_millis(s: &str) -> Result<Duration, String> {
+    match millis(s)? {
+        Duration::ZERO => Err("a limit of 0 ms leaves no time at all; at least 1".into()),
+        limit => Ok(limit),
+    }
+}
+
 /// A percentage from 0 to 100.
 pub fn percent(s: &str) -> Result<u32, String> {
     match whole_number(s)? {
@@ -143,6 +152,13 @@ mod tests {
             message.contains("'-1'") && message.contains("whole number"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_time_limit_is_at_least_1_ms() {
+        assert!(positive_millis("0").unwrap_err().contains("at least 1"));
+        assert_eq!(positive_millis("1"), Ok(Duration::from_millis(1)));
+        assert!(positive_millis("60001").is_err());
     }
 
     #[test]
