@@ -28,13 +28,13 @@ struct Args {
     #[arg(long, default_value = "40", value_parser = cli::millis, allow_negative_numbers = true)]
     work_ms: Duration,
     /// Dynamic pool: how long a worker waits for work before retiring, in milliseconds (1 to 60000).
-    #[arg(long, default_value = "50", value_parser = cli::millis, allow_negative_numbers = true)]
+    #[arg(long, default_value = "50", value_parser = cli::positive_millis, allow_negative_numbers = true)]
     idle_ms: Duration,
     /// Priority pool: high-priority jobs that keep arriving, one per pick (0 to 1000000).
     #[arg(long, default_value = "40", value_parser = cli::jobs, allow_negative_numbers = true)]
     high_jobs: usize,
     /// Priority pool: arrivals after which a waiting job gains one level (1 to 1000000).
-    #[arg(long, default_value = "3", allow_negative_numbers = true)]
+    #[arg(long, default_value = "3", value_parser = aging_step, allow_negative_numbers = true)]
     aging: u32,
     /// Seed for job lengths and for which waiting jobs are low priority.
     #[arg(long, default_value = "4")]
@@ -51,6 +51,14 @@ fn at_most_max_workers(s: &str) -> Result<usize, String> {
         return Err(format!("at most {} workers", cli::MAX_WORKERS));
     }
     Ok(n)
+}
+
+/// An aging step: 1 to 1000000 arrivals.
+fn aging_step(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n @ 1..=1_000_000) => Ok(n),
+        _ => Err("expected a whole number of arrivals from 1 to 1000000".into()),
+    }
 }
 
 const HIGH: Priority = 5;

@@ -1,6 +1,6 @@
 //! `cargo run -p lesson-8` as a learner sees it: the real binary, its output pinned by a snapshot.
 
-use course_support::testing::{assert_rejected, normalize, stdout_of};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, stdout_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-8");
 
@@ -46,4 +46,20 @@ fn bad_flags_and_nonsense_limits_get_a_one_line_error_and_exit_code_2() {
     ] {
         assert_rejected(BIN, args);
     }
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(
+        BIN,
+        &[
+            "--min-workers",
+            "--max-workers",
+            "--jobs",
+            "--work-ms",
+            "--idle-ms",
+            "--high-jobs",
+            "--aging",
+        ],
+    );
 }

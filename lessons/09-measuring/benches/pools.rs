@@ -9,7 +9,8 @@ use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use lesson_9::plot::{
-    CLOCK, CLOCK_NOW, CPU, QUEUES, SHARING, SHARING_CASES, SLEEPY, SLEEPY_RUNNING, SPAWN, SPAWN_SHAPES, TRIVIAL,
+    CLOCK, CLOCK_NOW, CPU, QUEUES, SHARING, SHARING_CASES, SLEEPY, SLEEPY_RUNNING, SPAWN,
+    SPAWN_SHAPES, TRIVIAL,
 };
 use lesson_9::shapes::Shape;
 use lesson_9::sharing;

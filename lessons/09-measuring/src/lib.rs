@@ -105,7 +105,9 @@ pub fn sleep_bound(workers: usize, jobs: u64, sleep: Duration) -> u64 {
     )
     .len() as u64
 }
+// ANCHOR_END: sweeps
 
+// ANCHOR: running
 /// The same sleep-bound jobs through a pool that is already running: every worker is started
 /// and waiting before the clock starts, as in a long-lived pool, so the time is the jobs' alone
 /// (from the first job sent to the last answer back), with no thread start in it.
@@ -140,7 +142,7 @@ pub fn sleep_bound_running(workers: usize, jobs: u64, sleep: Duration) -> Durati
     assert_eq!(answered, jobs, "every job answers once");
     took
 }
-// ANCHOR_END: sweeps
+// ANCHOR_END: running
 
 /// The least time `jobs` jobs of `each` can take on `workers` workers: whole rounds of jobs.
 pub fn ideal(workers: usize, jobs: u64, each: Duration) -> Duration {

@@ -1,7 +1,9 @@
 //! `cargo run -p lesson-9` as a learner sees it: the real binary, its output pinned by a
 //! snapshot with every measured figure redacted.
 
-use course_support::testing::{assert_rejected, normalize, run_bin, stdout_of};
+use course_support::testing::{
+    assert_hostile_flags, assert_rejected, normalize, run_bin, stdout_of,
+};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-9");
@@ -180,4 +182,9 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
     ] {
         assert_rejected(BIN, args);
     }
+}
+
+#[test]
+fn hostile_flags_are_refused_with_one_line() {
+    assert_hostile_flags(BIN, &["--workers", "--jobs", "--rounds"]);
 }
