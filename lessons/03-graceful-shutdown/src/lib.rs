@@ -18,11 +18,24 @@
 //! assert_eq!((report.done(), report.failed(), report.abandoned()), (3, 3, 0));
 //! ```
 
-use crossbeam_channel::{Receiver, Sender};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle};
+mod sync;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use sync::{Arc, AtomicBool, AtomicUsize, JoinHandle, thread};
+
+#[cfg(not(loom))]
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+// Model tests (`--cfg loom`) need a queue loom can see into: there, the name `crossbeam_channel`
+// stands for the loom-built channel in `sync`, which has the same API, so the code below reads
+// the same in both builds.
+#[cfg(loom)]
+use sync::channel::{self as crossbeam_channel, Receiver, Sender, TryRecvError};
+
+/// The loom-built channel, for model tests that call `submit_or_stop`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub use sync::channel as loom_channel;
 
 // ANCHOR: outcome
 /// How a job ended. New: a job the pool accepted always ends in exactly one of these.
@@ -198,8 +211,8 @@ impl<J: Send + 'static> Pool<J> {
     /// `select { case jobs <- j: case <-stop: }`.
     pub fn submit_or_stop(&self, job: J, stop: &Receiver<()>) -> Result<(), Rejected<J>> {
         // `select!` picks at random among ready operations, so check `stop` first: once a stop
-        // is pending, not one more job gets in.
-        if stop.try_recv().is_ok() {
+        // is pending (a message, or a disconnect, as below), not one more job gets in.
+        if !matches!(stop.try_recv(), Err(TryRecvError::Empty)) {
             return Err(Rejected {
                 job,
                 reason: Reason::Stopped,

@@ -286,6 +286,28 @@ fn submit_or_stop_hands_the_job_back_once_stop_fires() {
 }
 
 #[test]
+fn a_stop_channel_whose_sender_is_gone_counts_as_stopped() {
+    // Dropping the stop sender is a stop, as in the demo when the signal handler ends: not one
+    // more job may get in, even though the queue has room for all of them.
+    let pool = Pool::new(2, 200, |_, _: &u64| Ok(()));
+    let (stop, stopped) = crossbeam_channel::unbounded::<()>();
+    drop(stop);
+    for job in 0..100 {
+        assert_eq!(
+            pool.submit_or_stop(job, &stopped),
+            Err(Rejected {
+                job,
+                reason: Reason::Stopped
+            }),
+            "job {job} got in after the stop channel closed: does the check before the select \
+             treat a disconnected stop channel as a stop?"
+        );
+    }
+    let report = within(LIMIT, "shutdown", HANG, move || pool.shutdown());
+    assert_eq!(report.submitted, 0, "no job was accepted");
+}
+
+#[test]
 fn a_panicking_job_kills_its_worker_and_the_report_says_so() {
     let pool = Pool::new(2, 4, |_, job: &u64| {
         if *job == 3 {

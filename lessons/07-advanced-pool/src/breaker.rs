@@ -12,9 +12,9 @@
 //! jobs a small pool runs, a ratio needs a window long enough to be meaningful, and a streak is
 //! the clearer sign that the thing behind the jobs is down. A busy service would use a ratio.
 
+use crate::sync::{AtomicBool, Mutex, MutexGuard};
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// The breaker's three states.
@@ -206,7 +206,7 @@ impl Breaker {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code panics while holding this lock, so it cannot be poisoned.
         self.inner
             .lock()

@@ -26,21 +26,31 @@ pub mod breaker;
 pub mod clock;
 pub mod metrics;
 pub mod rate;
+mod sync;
 
 pub use breaker::{BreakerConfig, State as BreakerState, Transition};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metrics::{Reason, Snapshot};
 
 use breaker::{Breaker, Pass};
-use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use metrics::Metrics;
 use rate::RateLimiter;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use sync::{AtomicBool, AtomicU64, Condvar, Instant, JoinHandle, Mutex, thread};
+
+#[cfg(not(loom))]
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+// Model tests (`--cfg loom`) need queues loom can see into: there, the name `crossbeam_channel`
+// stands for the loom-built channel in `sync`, which has the same API, so the code below reads
+// the same in both builds.
+#[cfg(loom)]
+use sync::channel::{
+    self as crossbeam_channel, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+};
 
 /// The most workers a pool will start.
 pub const MAX_WORKERS: usize = 1024;
@@ -387,7 +397,7 @@ impl<J: Send + 'static> Pool<J> {
             .map(|id| {
                 let (jobs, shared) = (jobs.clone(), Arc::clone(&shared));
                 let (alive, hand_back) = (alive.clone(), hand_back.clone());
-                std::thread::Builder::new()
+                thread::Builder::new()
                     .name(format!("pool-worker-{id}"))
                     .spawn(move || worker(id, jobs, &shared, &hand_back, alive))
                     .expect("the OS can start a thread")

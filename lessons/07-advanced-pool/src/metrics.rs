@@ -3,8 +3,9 @@
 //! Once the pool has drained, `submitted == completed + failed + panicked + cancelled`, and
 //! every job that was refused is counted once, under one reason.
 
+use crate::sync::{AtomicI64, AtomicU64};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 // ANCHOR: metrics
