@@ -471,7 +471,11 @@ impl<J: Send + 'static> Pool<J> {
             accepted: Instant::now(),
             pass,
         };
-        // Counted before the send: a fast worker could otherwise finish the job first.
+        // Counted before the send: a fast worker could otherwise finish the job first, and a
+        // reader would see more jobs finished than submitted. `submitted` goes first, so the
+        // release of `in_flight` publishes it to whoever sees the pool idle. Both are taken back
+        // if the send fails.
+        Metrics::add(&s.metrics.submitted);
         s.metrics.in_flight.fetch_add(1, Ordering::AcqRel);
         let queue = self
             .queue
@@ -493,11 +497,9 @@ impl<J: Send + 'static> Pool<J> {
                 .map_err(|e| (e.into_inner(), Reason::Closed)),
         };
         match sent {
-            Ok(()) => {
-                Metrics::add(&s.metrics.submitted);
-                Ok(id)
-            }
+            Ok(()) => Ok(id),
             Err((envelope, reason)) => {
+                s.metrics.submitted.fetch_sub(1, Ordering::Relaxed);
                 s.done_with_one();
                 s.release(envelope.pass);
                 Err(self.refuse(envelope.job, reason, None))

@@ -4,6 +4,7 @@
 //! every job that was refused is counted once, under one reason.
 
 use crate::sync::{AtomicI64, AtomicU64};
+use crossbeam_utils::CachePadded;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -14,10 +15,11 @@ use std::time::Duration;
 /// consistent (once the pool is drained it is exact).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// Jobs accepted into the queue.
-    pub(crate) submitted: AtomicU64,
+    /// Jobs accepted into the queue. Written by submitters; the counters below it by workers,
+    /// so each group sits on a cache line of its own (lesson 9's false sharing).
+    pub(crate) submitted: CachePadded<AtomicU64>,
     /// Jobs that ran and returned `Ok`.
-    pub(crate) completed: AtomicU64,
+    pub(crate) completed: CachePadded<AtomicU64>,
     /// Jobs that ran and returned `Err`.
     pub(crate) failed: AtomicU64,
     /// Jobs that panicked (the worker caught it and carried on).
@@ -27,9 +29,9 @@ pub struct Metrics {
     /// Refusals, one counter per reason.
     pub(crate) rejected: [AtomicU64; 5],
     /// Accepted jobs not yet finished (queued or running).
-    pub(crate) in_flight: AtomicI64,
+    pub(crate) in_flight: CachePadded<AtomicI64>,
     /// Workers running a job right now.
-    pub(crate) busy: AtomicI64,
+    pub(crate) busy: CachePadded<AtomicI64>,
     /// From acceptance to the end of the run, per job.
     pub(crate) latency: Histogram,
 }

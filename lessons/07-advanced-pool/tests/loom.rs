@@ -12,6 +12,7 @@
 use lesson_7::breaker::{Breaker, BreakerConfig, Pass, State};
 use lesson_7::{Pool, Stop};
 use loom::sync::Arc;
+use loom::sync::atomic::AtomicBool;
 use loom::thread;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -215,3 +216,46 @@ fn after_wait_idle_the_counts_are_exact() {
     });
 }
 // ANCHOR_END: metrics_idle
+
+// ANCHOR: metrics_reader
+/// A job submitted on one thread while another thread watches it run and then reads the
+/// metrics: a job that has already run must already be counted as submitted.
+///
+/// Found, not planted: `enter` once counted `submitted` after the send, so a worker could take
+/// the job and run it before the count went up; loom found the order, and the reader saw
+/// `submitted 0` for a job that had run. `submitted` is now counted before the send (and taken
+/// back if the send fails), so the send publishes it along with the job.
+#[test]
+fn a_job_that_ran_is_already_counted_as_submitted() {
+    explore("metrics: a reader on another thread", || {
+        let ran = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&ran);
+        let pool = Arc::new(
+            Pool::builder()
+                .workers(1)
+                .queue(1)
+                .build(move |_job: &u64, _ctx| {
+                    seen.store(true, Ordering::Release);
+                    Ok(())
+                })
+                .expect("a valid configuration"),
+        );
+        let submitter = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || pool.submit(1).expect("an open pool with room accepts it"))
+        };
+        while !ran.load(Ordering::Acquire) {
+            thread::yield_now();
+        }
+        let m = pool.metrics();
+        assert_eq!(
+            m.submitted, 1,
+            "the job has run, but the metrics count {} submitted: is `submitted` counted after \
+             the send, where a worker can take the job first?",
+            m.submitted
+        );
+        submitter.join().expect("the submitter does not panic");
+        drop(pool);
+    });
+}
+// ANCHOR_END: metrics_reader
