@@ -3,6 +3,7 @@
 //! sees every lock, atomic and thread the pool touches and can try every interleaving of them
 //! (`tests/loom.rs`). The pool's code reads the same either way.
 
+// ANCHOR: swap
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
@@ -16,6 +17,7 @@ pub(crate) use loom::sync::Arc;
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize};
 #[cfg(loom)]
 pub(crate) use loom::thread::{self, JoinHandle};
+// ANCHOR_END: swap
 
 /// Loom cannot see inside crossbeam's channel (its own atomics and parking), so a model-test
 /// build uses this one instead: a queue behind a loom `Mutex` and `Condvar`, with the part of
