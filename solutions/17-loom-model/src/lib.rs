@@ -1,4 +1,4 @@
-//! # Exercise: a loom model that catches a lost update
+//! # Exercise, solved: a loom model that catches a lost update
 //!
 //! A [`Slots`] limiter hands out at most `limit` slots at once: [`Slots::try_take`] takes one
 //! if fewer than `limit` are taken and says whether it did, [`Slots::release`] gives one back.
@@ -13,8 +13,8 @@
 //! never on [`Limiter`]. Use loom's types inside it (`loom::thread::spawn`,
 //! `loom::sync::Arc`): loom can only reorder what it can see.
 //!
-//! Replace the `todo!()` and run `cargo test -p ex17-loom-model` until it passes. Stuck? Run
-//! `cargo run -p course -- hint ex17-loom-model`.
+//! This is the finished version; `cargo test -p ex17-loom-model-solution` runs the exercise's
+//! tests against it.
 //!
 //! ```
 //! use loom_model::{Limiter, Slots};
