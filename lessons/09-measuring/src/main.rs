@@ -122,6 +122,7 @@ fn table(workers: usize, jobs: u64, rounds: usize) {
         }
     };
     let mut lesson1 = None;
+    let mut bars = Vec::new();
     for (title, shapes) in [
         ("pool", &Shape::POOLS[..]),
         ("queue (hand-off, bound)", &Shape::QUEUES[..]),
@@ -170,15 +171,42 @@ fn table(workers: usize, jobs: u64, rounds: usize) {
                         ns / base,
                         peak
                     );
+                    if title == "pool" {
+                        bars.push((shape.label(), ns));
+                    }
                 }
                 Err(why) => println!("  | {:<35} | {why}", shape.label()),
             }
         }
         println!();
+        if title == "pool" {
+            picture(&bars);
+        }
     }
     false_sharing();
 }
 // ANCHOR_END: table
+
+/// The pools' cost per job as bars on a doubling scale: each block is twice the time of the
+/// block before, so 7 ns and 50 µs fit on one screen and equal ratios look equally long.
+fn picture(bars: &[(&str, f64)]) {
+    println!("  Time per job, shorter is faster; a bar starts at 1 ns and each █ doubles it:");
+    for (label, ns) in bars {
+        // log2 of the nanoseconds, in eighths of a block.
+        let eighths = (ns.max(1.0).log2() * 8.0).round() as usize;
+        let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8];
+        let figure = if *ns < 1_000.0 {
+            format!("{ns:.0} ns")
+        } else {
+            format!("{:.1} µs", ns / 1_000.0)
+        };
+        println!(
+            "  {label:<35} │{}{partial} {figure}",
+            "█".repeat(eighths / 8)
+        );
+    }
+    println!();
+}
 
 /// Reads `ok NANOS PEAK_KIB` (peak `-` when unknown) or `error MESSAGE`.
 fn parse(text: &str) -> Result<(u128, Option<u64>), String> {
