@@ -76,8 +76,9 @@ fn setup(round: &Round) -> Setup {
             plans[rng.random_range(0..jobs)] = Plan::Hang;
         }
     }
-    // Fewer panics than workers: with every worker task gone, nothing would take jobs from a
-    // full queue and `submit` would wait for ever (lesson 5 does not handle panics).
+    // Fewer panics than workers, so the round's jobs still get run: once every worker task is
+    // gone, `submit` hands jobs back (lesson 5's `workers_gone`), and lesson 5's own test
+    // `once_every_worker_has_panicked_submit_hands_jobs_back_instead_of_waiting` checks that.
     for _ in 0..rng.random_range(0..workers) {
         plans[rng.random_range(0..jobs)] = Plan::Panic;
     }

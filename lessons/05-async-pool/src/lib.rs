@@ -36,7 +36,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::AbortOnDropHandle;
 
 // ANCHOR: outcome
@@ -165,6 +165,9 @@ pub struct Pool<J: Send + 'static> {
     workers: JoinSet<()>,
     /// New: cancelling it wakes every worker at once, idle or busy: Go's `ctx.Done()`.
     token: CancellationToken,
+    /// Cancelled when the last worker task has ended, even by a panic: then nobody will ever
+    /// take a job from the queue, and `submit` must not wait for room.
+    workers_gone: CancellationToken,
     /// New: the whole-run deadline's timer. Aborted when the pool goes: a plain `JoinHandle`
     /// would leave it running.
     deadline: Option<AbortOnDropHandle<()>>,
@@ -185,6 +188,9 @@ struct Shared<J, F, O> {
     runner: Runner<F>,
     on_outcome: O,
     report: mpsc::UnboundedSender<Outcome<J>>,
+    /// Only the workers hold this value, so it is dropped with the last of them, however that
+    /// one ended, and the guard then cancels the pool's `workers_gone`.
+    _alive: DropGuard,
 }
 
 impl<J: Clone + Send + 'static> Pool<J> {
@@ -214,6 +220,7 @@ impl<J: Clone + Send + 'static> Pool<J> {
         let (report, outcomes) = mpsc::unbounded_channel();
         let token = CancellationToken::new();
         let clock = Clock(Instant::now());
+        let workers_gone = CancellationToken::new();
         let shared = Arc::new(Shared {
             jobs: Arc::clone(&jobs),
             runner: Runner {
@@ -224,6 +231,7 @@ impl<J: Clone + Send + 'static> Pool<J> {
             },
             on_outcome,
             report,
+            _alive: workers_gone.clone().drop_guard(),
         });
         let mut workers = JoinSet::new();
         for id in 1..=config.workers {
@@ -248,6 +256,7 @@ impl<J: Clone + Send + 'static> Pool<J> {
             jobs,
             workers,
             token,
+            workers_gone,
             deadline,
             outcomes,
             submitted: AtomicUsize::new(0),
@@ -272,6 +281,8 @@ impl<J: Clone + Send + 'static> Pool<J> {
             // Checked first: once the pool is cancelled, not one more job gets in.
             biased;
             () = self.token.cancelled() => Err(Rejected { job }),
+            // Every worker has died (each job panicked): the queue would never empty.
+            () = self.workers_gone.cancelled() => Err(Rejected { job }),
             slot = queue.reserve() => match slot {
                 Ok(slot) => {
                     slot.send(job);

@@ -328,6 +328,46 @@ async fn submit_hands_the_job_back_when_cancelled_while_waiting() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_every_worker_has_panicked_submit_hands_jobs_back_instead_of_waiting() {
+    // Two workers, two jobs that panic: afterwards nobody will ever take a job from the queue.
+    let pool = Pool::new(
+        Config::new(2, 1),
+        |job: u64, _| async move {
+            if job < 2 {
+                panic!("planted panic in job {job}");
+            }
+            Ok(())
+        },
+        |_| {},
+    );
+    pool.submit(0).await.unwrap();
+    pool.submit(1).await.unwrap();
+    // The queue has room for one job: at most one more submit can get in before the workers
+    // are gone, and every submit after that must come back at once, not wait for room.
+    let handed_back = bounded(
+        "submitting to a pool whose workers have all panicked",
+        "does submit also wait for the last worker to end, and refuse once it has?",
+        async {
+            let mut handed_back = Vec::new();
+            for job in 2..6 {
+                if let Err(rejected) = pool.submit(job).await {
+                    handed_back.push(rejected.job);
+                }
+            }
+            handed_back
+        },
+    )
+    .await;
+    assert!(
+        handed_back.len() >= 3 && handed_back.ends_with(&[5]),
+        "with no worker left and room for one job, at least 3 of jobs 2..6 come back, the \
+         last among them: {handed_back:?}"
+    );
+    let report = bounded("shutdown", HANG, pool.shutdown()).await;
+    assert_eq!(report.panicked, 2, "both workers died of their job's panic");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_job_past_its_timeout_is_stopped_and_marked_timed_out() {
     let gauge = Gauge::new();
