@@ -803,20 +803,30 @@ impl IntoResponse for ApiError {
 /// an idle connection open. axum's `serve` has no time limit of its own for them, and without
 /// one each holds a connection, a task and up to about 400 KiB of buffered head for as long as
 /// it likes, and holds up a graceful shutdown too. Twice, so that a slow body is first answered
-/// `408` by [`router_with_timeout`]'s limit.
+/// `408` by [`router_with_timeout`]'s limit. And at most `max_connections` are open at once: a
+/// deadline bounds how long each stalled client costs, the cap bounds how many there are, and so
+/// the memory they can hold. Beyond the cap, new connections wait in the kernel's backlog.
 pub struct DeadlineListener {
     /// Where connections come from.
     listener: tokio::net::TcpListener,
     /// How long a connection may go without an answer.
     limit: Duration,
+    /// One permit per open connection; accepting waits for a free one.
+    open: Arc<tokio::sync::Semaphore>,
 }
 
 impl DeadlineListener {
-    /// Wraps `listener`; its connections get twice `request_timeout` to send a whole request.
-    pub fn new(listener: tokio::net::TcpListener, request_timeout: Duration) -> DeadlineListener {
+    /// Wraps `listener`; its connections get twice `request_timeout` to send a whole request,
+    /// and at most `max_connections` (at least 1) are open at once.
+    pub fn new(
+        listener: tokio::net::TcpListener,
+        request_timeout: Duration,
+        max_connections: usize,
+    ) -> DeadlineListener {
         DeadlineListener {
             listener,
             limit: request_timeout * 2,
+            open: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
         }
     }
 }
@@ -826,6 +836,12 @@ impl axum::serve::Listener for DeadlineListener {
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (DeadlineStream, std::net::SocketAddr) {
+        // A free place first, then the connection: while every place is taken, new clients
+        // wait in the kernel's backlog instead of in this process's memory.
+        let permit = Arc::clone(&self.open)
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         // axum's own accept, which waits and retries when accepting fails (too many open files).
         let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
         let deadline = Box::pin(tokio::time::sleep(self.limit));
@@ -835,6 +851,7 @@ impl axum::serve::Listener for DeadlineListener {
                 stream,
                 limit,
                 deadline,
+                _place: permit,
             },
             addr,
         )
@@ -854,6 +871,8 @@ pub struct DeadlineStream {
     limit: Duration,
     /// When the connection is given up on if it is still waiting.
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// The connection's place under the listener's cap, given back when it closes.
+    _place: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl DeadlineStream {

@@ -29,6 +29,9 @@ struct Args {
     /// 408. A connection that sends no whole request in twice this time is closed (100 to 60000).
     #[arg(long, default_value = "10000", value_parser = request_timeout, allow_negative_numbers = true)]
     request_timeout_ms: Duration,
+    /// How many client connections may be open at once; more wait until one closes (1 to 100000).
+    #[arg(long, default_value = "1024", value_parser = max_connections, allow_negative_numbers = true)]
+    max_connections: usize,
     /// Send the server a burst of tasks and some bad requests, then shut down as SIGTERM would.
     #[arg(long)]
     demo: bool,
@@ -56,6 +59,14 @@ fn request_timeout(s: &str) -> Result<Duration, String> {
             Err("at least 100 ms, or ordinary requests would be cut off".into())
         }
         limit => Ok(limit),
+    }
+}
+
+/// A connection cap, 1 to 100000.
+fn max_connections(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n @ 1..=100_000) => Ok(n),
+        _ => Err("expected a whole number of connections from 1 to 100000".into()),
     }
 }
 
@@ -118,7 +129,7 @@ async fn main() -> ExitCode {
     // connections, and only then does this future complete.
     // New: connections that never send a whole request are closed (see `DeadlineListener`),
     // and a body that trickles in is answered 408 (see `router_with_timeout`).
-    let listener = DeadlineListener::new(listener, args.request_timeout_ms);
+    let listener = DeadlineListener::new(listener, args.request_timeout_ms, args.max_connections);
     let app = router_with_timeout(queue.handle(), args.request_timeout_ms);
     let server =
         axum::serve(listener, app).with_graceful_shutdown(graceful.clone().cancelled_owned());

@@ -100,5 +100,13 @@ fn an_address_in_use_is_a_one_line_error_not_a_panic() {
 
 #[test]
 fn hostile_flags_are_refused_with_one_line() {
-    assert_hostile_flags(BIN, &["--workers", "--queue", "--request-timeout-ms"]);
+    assert_hostile_flags(
+        BIN,
+        &[
+            "--workers",
+            "--queue",
+            "--request-timeout-ms",
+            "--max-connections",
+        ],
+    );
 }

@@ -849,3 +849,77 @@ fn sigterm_during_a_hostile_burst_finishes_every_accepted_task() {
         started.elapsed()
     );
 }
+
+/// Starts `clients` connections that each send `size` bytes of a request head that never ends,
+/// and returns them, still open. A client whose connection the server has not accepted yet (it
+/// waits in the kernel's backlog) cannot send it all: its write gives up after 1 s.
+fn stalled_heads(addr: SocketAddr, clients: usize, size: usize) -> Vec<TcpStream> {
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = connect(addr).expect("the stalled client connects");
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(1)))
+                    .unwrap();
+                let mut head = b"POST /tasks HTTP/1.1\r\nHost: test\r\nX-Padding: ".to_vec();
+                head.resize(size, b'a');
+                // Refused or cut short once the kernel's buffers for an unaccepted connection
+                // are full: either way the client holds on.
+                let _ = stream.write_all(&head);
+                stream
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|t| t.join().expect("a stalled client does not panic"))
+        .collect()
+}
+
+#[test]
+fn beyond_max_connections_clients_wait_in_the_backlog_and_memory_stays_bounded() {
+    const CAP: usize = 8;
+    const CLIENTS: usize = 64;
+    const HEAD: usize = 256 * 1024;
+    // A server without the cap keeps every stalled head: 64 × 256 KiB, 16 MiB and more. With a
+    // cap of 8 it holds at most 8 of them, about 2 MiB; the limit sits well between the two.
+    const GROWTH_LIMIT_KIB: u64 = 8 * 1024;
+    let cap = CAP.to_string();
+    let mut server = Server::start(&["--max-connections", &cap, "--request-timeout-ms", "2000"]);
+    let addr = server.addr;
+    let before = server.peak_memory_kib();
+    let watch = MemoryWatch::start(server.child.id());
+    let started = Instant::now();
+    let stalled = stalled_heads(addr, CLIENTS, HEAD);
+    // Every accepted client has handed its head over by now (its write completed). Not a
+    // synchronisation: VmHWM only grows, so a server slower to read can only make the figure
+    // smaller; this pause gives a server without the cap time to show what it holds.
+    std::thread::sleep(Duration::from_millis(300));
+    let (max_rss, hwm) = watch.finish();
+    let grew = hwm.saturating_sub(before);
+    // The stalled clients give up; their places free up, and the server answers again.
+    drop(stalled);
+    let reply = within(
+        Duration::from_secs(20),
+        "GET /metrics after the stalled clients left",
+        "does a closed connection give its place back?",
+        move || get(addr, "/metrics"),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    server.signal("TERM");
+    let (code, printed) = server.finish(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{printed}");
+    println!(
+        "connection cap: {CLIENTS} clients each sending {} KiB of a head that never ends, \
+         --max-connections {CAP}: VmHWM {before} KiB before, {hwm} KiB after (+{grew} KiB), peak \
+         VmRSS {max_rss} KiB; answered again once they left; test {:.2?}",
+        HEAD / 1024,
+        started.elapsed()
+    );
+    assert!(
+        grew < GROWTH_LIMIT_KIB,
+        "{CLIENTS} stalled heads of {} KiB grew the server by {grew} KiB with at most {CAP} \
+         connections open: are connections beyond --max-connections still accepted?",
+        HEAD / 1024
+    );
+}
