@@ -86,3 +86,39 @@ fn the_sweep_times_the_same_jobs_with_more_and_more_workers() {
 fn hostile_flags_are_refused_with_one_line() {
     assert_hostile_flags(BIN, &["--workers", "--jobs", "--work-ms"]);
 }
+
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // Far more output than a pipe holds, so the lesson is still writing when the reader goes,
+    // as with `cargo run -p lesson-1 -- --jobs 100000 | head -1`.
+    let mut child = Command::new(BIN)
+        .args(["--jobs", "100000", "--work-ms", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lesson-1");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("read the first line");
+    // The reader is dropped here: the pipe closes under the lesson.
+    let output = course_support::testing::within(
+        std::time::Duration::from_secs(30),
+        "lesson-1 after its reader went away",
+        "does a failed write keep it waiting?",
+        move || child.wait_with_output().expect("wait for lesson-1"),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!first.is_empty(), "lesson-1 printed nothing");
+    assert!(
+        !stderr.contains("panicked"),
+        "a closed pipe should end the lesson quietly, not with a panic:\n{stderr}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "a closed pipe ends the lesson with 141, as SIGPIPE would: {stderr}"
+    );
+}

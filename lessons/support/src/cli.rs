@@ -14,12 +14,37 @@ pub const MAX_JOBS: usize = 1_000_000;
 
 /// Parses the process arguments into `T`, or prints a one-line error and exits with code 2.
 ///
-/// `--help` and `--version` still print in full and exit 0.
+/// `--help` and `--version` still print in full and exit 0. Every lesson calls this first, so
+/// it is also where a lesson learns to end quietly when its output goes nowhere (see
+/// [`quiet_on_closed_stdout`]).
 pub fn parse<T: clap::Parser>() -> T {
+    quiet_on_closed_stdout();
     match T::try_parse() {
         Ok(args) => args,
         Err(err) => exit_with(err),
     }
+}
+
+/// Makes `cargo run -p lesson-N | head` end the lesson quietly once `head` has what it wants.
+///
+/// Rust programs ignore the signal (SIGPIPE) that ends a C program writing to a closed pipe, so
+/// the write fails instead, and `println!` turns that failure into a panic and a backtrace
+/// banner. This hook turns exactly that panic into a silent exit with code 141, what a shell
+/// reports for a program ended by SIGPIPE, and hands every other panic to the hook before it.
+pub fn quiet_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
 }
 
 fn exit_with(err: clap::Error) -> ! {
