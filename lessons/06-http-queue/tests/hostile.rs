@@ -7,130 +7,18 @@
 #![cfg(target_os = "linux")]
 
 use course_support::testing::{report_counts, within};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lesson-6");
+mod common;
+
+use common::Server;
 
 /// A server that uses more than this has let a hostile client make it hold something unbounded.
 const MEMORY_LIMIT_KIB: u64 = 100 * 1024;
-
-/// The running binary, with its stdout arriving line by line.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    /// Starts `lesson-6 --addr 127.0.0.1:0 ARGS` and reads the address it bound.
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start lesson-6");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        // Reads all the time, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            lines,
-            seen: Vec::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let line = loop {
-            match server
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) if line.starts_with("listening on http://") => break line,
-                Ok(line) => server.seen.push(line),
-                Err(_) => panic!(
-                    "lesson-6 did not say where it listens within 10 s (did it fail to start?): {:?}",
-                    server.seen
-                ),
-            }
-        };
-        server.addr = line["listening on http://".len()..]
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("not an address: {line}"));
-        server
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits at most `limit` for the process to exit; returns its code and everything it printed.
-    fn finish(&mut self, limit: Duration) -> (Option<i32>, String) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The reader thread ends at EOF, which closes the channel.
-                let rest: Vec<String> = self.lines.iter().collect();
-                self.seen.extend(rest);
-                return (status.code(), self.seen.join("\n"));
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                    self.seen.push(line);
-                }
-                panic!(
-                    "lesson-6 did not exit within {limit:?} of SIGTERM: is a stalled client \
-                     holding the graceful shutdown (no grace limit on open connections)? It \
-                     printed:\n{}",
-                    self.seen.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// A field of `/proc/PID/status` in KiB, such as `VmRSS` (resident now) or `VmHWM` (the
-    /// most it has ever been resident), or `None` once the process is gone.
-    fn memory_kib(pid: u32, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-    }
-
-    fn peak_memory_kib(&self) -> u64 {
-        Server::memory_kib(self.child.id(), "VmHWM").expect("the server is running")
-    }
-}
-
-impl Drop for Server {
-    /// A failed test must not leave a server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Samples the server's resident memory every 10 ms until dropped: the figures a person would
 /// watch in `top` during the attack.

@@ -5,144 +5,27 @@
 #![cfg(unix)]
 
 use course_support::testing::report_counts;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lesson-6");
+mod common;
 
-/// The running binary, with its stdout arriving line by line.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
+use common::Server;
 
-impl Server {
-    /// Starts `lesson-6 --addr 127.0.0.1:0 ARGS` and reads the address it really bound from its
-    /// `listening on http://…` line.
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start lesson-6");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        // Reads all the time, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            lines,
-            seen: Vec::new(),
-        };
-        let line = server.wait_for("listening on http://");
-        server.addr = line["listening on http://".len()..]
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("not an address: {line}"));
-        server
-    }
-
-    /// Reads output until a line contains `text`, for at most 10 s; returns that line.
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "lesson-6 never printed {text:?} within 10 s (did it exit, or is it \
-                         stuck?); it printed:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
+/// Polls `GET /metrics` until nothing is queued or running, for at most `limit`.
+fn until_idle(server: &Server, limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let metrics = http(server.addr, "GET", "/metrics", None).json();
+        if metrics["queued"] == 0 && metrics["running"] == 0 {
+            return metrics;
         }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits at most `limit` for the process to exit; returns its code and everything it printed.
-    fn finish(&mut self, limit: Duration) -> (Option<i32>, String) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The reader thread ends at EOF, which closes the channel.
-                self.seen.extend(self.lines.iter());
-                return (status.code(), self.seen.join("\n"));
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "lesson-6 did not exit within {limit:?} of being told to stop: is the drain \
-                     waiting for a queue that never closes, or for a connection? It printed:\n{}",
-                    self.seen.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// The most memory the server has held at once (`VmHWM`, the resident set's high-water
-    /// mark), in KiB.
-    fn peak_memory_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc/PID/status is readable on Linux");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("a VmHWM line")
-    }
-
-    /// Polls `GET /metrics` until nothing is queued or running, for at most `limit`.
-    fn until_idle(&self, limit: Duration) -> serde_json::Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let metrics = http(self.addr, "GET", "/metrics", None).json();
-            if metrics["queued"] == 0 && metrics["running"] == 0 {
-                return metrics;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the workers did not empty the queue within {limit:?}: {metrics}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Server {
-    /// A failed test must not leave a server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(
+            Instant::now() < deadline,
+            "the workers did not empty the queue within {limit:?}: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -473,7 +356,7 @@ fn a_burst_of_2000_requests_loses_no_accepted_task_and_memory_stays_bounded() {
     );
     // Four workers finish at most 200 tasks of 20 ms a second: the burst outruns them.
     assert!(turned_away > 0, "2000 requests never filled a queue of 16?");
-    let metrics = server.until_idle(Duration::from_secs(60));
+    let metrics = until_idle(&server, Duration::from_secs(60));
     let peak_kib = server.peak_memory_kib();
 
     server.signal("TERM");
