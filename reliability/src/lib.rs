@@ -188,6 +188,40 @@ pub fn quiet_planted_panics() {
     }));
 }
 
+/// A round must finish within this, or the test fails naming the likely hang.
+pub const ROUND_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs every round of `stress` through `run_round`, each bounded by [`ROUND_LIMIT`] (a round
+/// that hangs fails with `hang`, the likely cause, and the round's replay command), prints one
+/// summary line for `pool`, and returns what the rounds counted.
+pub fn run_rounds(
+    pool: &str,
+    hang: &str,
+    stress: &Stress,
+    run_round: fn(Round, &mut Tally),
+) -> Tally {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    for round in stress.rounds() {
+        tally = course_support::testing::within(
+            ROUND_LIMIT,
+            &format!("{pool}, {round}"),
+            hang,
+            move || {
+                run_round(round, &mut tally);
+                tally
+            },
+        );
+    }
+    println!(
+        "{pool}: {} rounds from seed {:#x} in {:.1?}: {tally}",
+        stress.rounds,
+        stress.seed,
+        started.elapsed()
+    );
+    tally
+}
+
 /// Counts by name: faults injected and endings seen, summed over the rounds and printed at the
 /// end, so a run shows that it exercised what it claims to.
 #[derive(Debug, Default, Clone)]

@@ -4,18 +4,15 @@
 //! stop signal and stop-now at random moments, and the round ends with `shutdown` or
 //! `shutdown_now`. Afterwards every job is accounted for exactly once and no thread is left.
 
-use course_support::testing::within;
 use lesson_3::{Pool, Reason, Status};
 use rand::RngExt as _;
 use reliability::{
-    PLANTED_PANIC, Round, Stress, Tally, quiet_planted_panics, threads_now, threads_settle,
+    PLANTED_PANIC, Round, Stress, Tally, quiet_planted_panics, run_rounds, threads_now,
+    threads_settle,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// A round must finish within this, or the test fails naming the likely hang.
-const ROUND_LIMIT: Duration = Duration::from_secs(60);
 
 /// What a job will do when it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,24 +397,11 @@ fn run_round(round: Round, tally: &mut Tally) {
 fn a_million_jobs_with_faults_and_stops_at_random_moments_are_each_accounted_for_once() {
     quiet_planted_panics();
     let stress = Stress::from_env();
-    let started = Instant::now();
-    let mut tally = Tally::default();
-    for round in stress.rounds() {
-        tally = within(
-            ROUND_LIMIT,
-            &format!("lesson 3, {round}"),
-            "a submitter or the shutdown is stuck: a queue nobody drains, or a worker never joined",
-            move || {
-                run_round(round, &mut tally);
-                tally
-            },
-        );
-    }
-    println!(
-        "lesson 3: {} rounds from seed {:#x} in {:.1?}: {tally}",
-        stress.rounds,
-        stress.seed,
-        started.elapsed()
+    let tally = run_rounds(
+        "lesson 3",
+        "a submitter or the shutdown is stuck: a queue nobody drains, or a worker never joined",
+        &stress,
+        run_round,
     );
     // A long run must have met every fault; a replay of one round need not.
     assert!(

@@ -4,18 +4,15 @@
 //! another thread at a random moment (or the pool's own deadline). Afterwards every job is
 //! accounted for exactly once and the runtime's threads are gone.
 
-use course_support::testing::within;
 use lesson_5::{Config, Pool, Status};
 use rand::RngExt as _;
 use reliability::{
-    PLANTED_PANIC, Round, Stress, Tally, quiet_planted_panics, threads_now, threads_settle,
+    PLANTED_PANIC, Round, Stress, Tally, quiet_planted_panics, run_rounds, threads_now,
+    threads_settle,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-
-/// A round must finish within this, or the test fails naming the likely hang.
-const ROUND_LIMIT: Duration = Duration::from_secs(60);
+use std::time::Duration;
 
 /// A job's own time limit, in the rounds that have one. Long enough that a job that does not
 /// hang almost never reaches it, even on a loaded machine; one that does is still accepted as
@@ -323,24 +320,11 @@ fn run_round(round: Round, tally: &mut Tally) {
 fn a_million_async_jobs_with_faults_and_a_cancel_at_a_random_moment_are_each_accounted_for_once() {
     quiet_planted_panics();
     let stress = Stress::from_env();
-    let started = Instant::now();
-    let mut tally = Tally::default();
-    for round in stress.rounds() {
-        tally = within(
-            ROUND_LIMIT,
-            &format!("lesson 5, {round}"),
-            "a submitter or the shutdown is stuck: a full queue with no worker task left, or a job nothing stops",
-            move || {
-                run_round(round, &mut tally);
-                tally
-            },
-        );
-    }
-    println!(
-        "lesson 5: {} rounds from seed {:#x} in {:.1?}: {tally}",
-        stress.rounds,
-        stress.seed,
-        started.elapsed()
+    let tally = run_rounds(
+        "lesson 5",
+        "a submitter or the shutdown is stuck: a full queue with no worker task left, or a job nothing stops",
+        &stress,
+        run_round,
     );
     // A long run must have met every fault; a replay of one round need not.
     assert!(

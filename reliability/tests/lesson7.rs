@@ -4,18 +4,15 @@
 //! abort or a drain with a deadline. Afterwards every job is accounted for exactly once, the
 //! pool's metrics agree with the test's own counts, and no thread is left running.
 
-use course_support::testing::within;
 use lesson_7::{Event, Pool, Reason, Status, Stop};
 use rand::RngExt as _;
 use reliability::{
-    PLANTED_PANIC, Round, Stress, Tally, quiet_planted_panics, threads_now, threads_settle,
+    PLANTED_PANIC, ROUND_LIMIT, Round, Stress, Tally, quiet_planted_panics, run_rounds,
+    threads_now, threads_settle,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// A round must finish within this, or the test fails naming the likely hang.
-const ROUND_LIMIT: Duration = Duration::from_secs(60);
 
 // ANCHOR: plan
 /// What a job will do when it runs, drawn from the round's seed.
@@ -472,24 +469,11 @@ fn run_round(round: Round, tally: &mut Tally) {
 fn a_million_jobs_with_faults_and_a_random_shutdown_are_each_accounted_for_once() {
     quiet_planted_panics();
     let stress = Stress::from_env();
-    let started = Instant::now();
-    let mut tally = Tally::default();
-    for round in stress.rounds() {
-        tally = within(
-            ROUND_LIMIT,
-            &format!("lesson 7, {round}"),
-            "a submitter or the shutdown is stuck: a queue nobody drains, or a worker never joined",
-            move || {
-                run_round(round, &mut tally);
-                tally
-            },
-        );
-    }
-    println!(
-        "lesson 7: {} rounds from seed {:#x} in {:.1?}: {tally}",
-        stress.rounds,
-        stress.seed,
-        started.elapsed()
+    let tally = run_rounds(
+        "lesson 7",
+        "a submitter or the shutdown is stuck: a queue nobody drains, or a worker never joined",
+        &stress,
+        run_round,
     );
     // A long run must have met every fault; a replay of one round need not.
     assert!(
