@@ -76,6 +76,25 @@ const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "96"];
 /// assert!(picture.contains("worker 2 │[2!!!!!!!]          │"));
 /// ```
 pub fn render(spans: &[Span], workers: usize, style: Style) -> String {
+    let labels: Vec<String> = (1..=workers).map(|w| format!("worker {w}")).collect();
+    render_rows(spans, &labels, style)
+}
+
+/// Draws `spans` as one row per label: a span with `worker: n` goes in the row of `labels[n-1]`.
+/// For pictures whose rows are not simply workers 1 to N (lesson 10 draws a row per thread of
+/// each worker process).
+///
+/// ```
+/// use std::time::Duration;
+/// use course_support::timeline::{render_rows, Span, Style};
+///
+/// let ms = Duration::from_millis;
+/// let spans = [Span { worker: 2, job: 7, start: ms(0), end: ms(10), failed: false }];
+/// let labels = ["worker 1.1".to_string(), "worker 1.2".to_string()];
+/// let picture = render_rows(&spans, &labels, Style { width: 12, color: false });
+/// assert!(picture.contains("worker 1.2 │[7─────────]│"), "{picture}");
+/// ```
+pub fn render_rows(spans: &[Span], labels: &[String], style: Style) -> String {
     let width = style.width.max(10);
     let total = spans.iter().map(|s| s.end).max().unwrap_or_default();
     let column = |t: Duration| -> usize {
@@ -85,10 +104,11 @@ pub fn render(spans: &[Span], workers: usize, style: Style) -> String {
             (t.as_secs_f64() / total.as_secs_f64() * width as f64).round() as usize
         }
     };
-    let label_width = format!("worker {workers}").len();
+    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
     let mut any_dense = false;
-    for worker in 1..=workers {
+    for (row_no, label) in labels.iter().enumerate() {
+        let worker = row_no + 1;
         let mut row: Vec<cell::Cell> = vec![cell::Cell::blank(); width];
         let mut mine: Vec<&Span> = spans.iter().filter(|s| s.worker == worker).collect();
         mine.sort_by_key(|s| (s.start, s.job));
@@ -125,7 +145,7 @@ pub fn render(spans: &[Span], workers: usize, style: Style) -> String {
             }
             cursor = end;
         }
-        let _ = write!(out, "{:<label_width$} │", format!("worker {worker}"));
+        let _ = write!(out, "{label:<label_width$} │");
         for cell in &row {
             if style.color && cell.ch != ' ' {
                 let _ = write!(out, "\x1b[{}m{}\x1b[0m", cell.colour, cell.ch);

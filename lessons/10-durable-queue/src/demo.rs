@@ -1,0 +1,353 @@
+//! The demo: worker processes share one queue file; the first is killed mid-job.
+
+use clap::Args as ClapArgs;
+use course_support::timeline::{self, Span};
+use lesson_10::backoff::Backoff;
+use lesson_10::clock::{Clock, WallClock};
+use lesson_10::job::{NewJob, State};
+use lesson_10::store::{Durability, Run, Store};
+
+/// Why the demo stopped: a database error or a worker process that misbehaved.
+type Fail = Box<dyn std::error::Error>;
+use lesson_10::work;
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// The demo's flags.
+#[derive(ClapArgs)]
+pub struct Flags {
+    /// Worker processes started after the first one is killed (1 to 8).
+    #[arg(long, default_value = "2", value_parser = |s: &str| count(s, 1, 8), allow_negative_numbers = true)]
+    workers: usize,
+    /// Threads in each worker process's pool (1 to 8).
+    #[arg(long, default_value = "2", value_parser = |s: &str| count(s, 1, 8), allow_negative_numbers = true)]
+    threads: usize,
+    /// Jobs to enqueue, at least as many as --threads (1 to 1000).
+    #[arg(long, default_value = "12", value_parser = |s: &str| count(s, 1, 1000), allow_negative_numbers = true)]
+    jobs: usize,
+    /// Mean work time of a job in milliseconds; the killed worker's jobs take six times as long (10 to 2000).
+    #[arg(long, default_value = "100", value_parser = |s: &str| count(s, 10, 2000), allow_negative_numbers = true)]
+    work_ms: usize,
+    /// How long a claim lasts unless renewed, in milliseconds (100 to 10000).
+    #[arg(long, default_value = "400", value_parser = |s: &str| count(s, 100, 10_000), allow_negative_numbers = true)]
+    lease_ms: usize,
+    /// Chance that an attempt fails on purpose, in percent (0 to 100).
+    #[arg(long, default_value = "20", value_parser = course_support::cli::percent, allow_negative_numbers = true)]
+    fail_percent: u32,
+    /// Attempts a job is allowed before it is discarded (1 to 100).
+    #[arg(long, default_value = "3", value_parser = |s: &str| count(s, 1, 100), allow_negative_numbers = true)]
+    max_attempts: usize,
+    /// Seed for work times, failures and backoff.
+    #[arg(long, default_value = "10")]
+    seed: u64,
+}
+
+fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {low} to {high}")),
+    }
+}
+
+/// A line from a worker process, or the news that its output ended.
+enum Line {
+    Text(String),
+    Closed,
+}
+
+/// Waits for worker lines for at most this long before the demo gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub fn run(f: &Flags) -> Result<(), Fail> {
+    let threads = f.threads.min(f.jobs);
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let db = crate::db_in(dir.path());
+    let t0 = WallClock.now();
+    let mut store = Store::open(
+        &db,
+        Durability::Full,
+        Arc::new(WallClock),
+        Backoff::default(),
+    )?;
+    println!("Lesson 10: a job queue that survives a crash");
+    println!(
+        "A fresh queue in a temporary folder (SQLite, WAL journal, synchronous=FULL); \
+         leases of {} ms, up to {} attempts a job.",
+        f.lease_ms, f.max_attempts
+    );
+
+    // ANCHOR: demo_plan
+    let mut plan = work::plan(1, f.jobs, f.work_ms as u64, f.fail_percent, f.seed);
+    // The first worker's jobs are long, so it is surely in the middle of them when it is killed.
+    for job in plan.iter_mut().take(threads) {
+        job.work_ms = f.work_ms as u64 * 6;
+    }
+    // ANCHOR_END: demo_plan
+    let jobs: Vec<NewJob> = plan
+        .iter()
+        .map(|d| NewJob {
+            payload: d.to_payload(),
+            max_attempts: f.max_attempts as u32,
+            delay_ms: 0,
+            key: Some(format!("double-{}", d.n)),
+        })
+        .collect();
+    let enqueued = store.enqueue(&jobs)?.len();
+    let failing: Vec<String> = plan
+        .iter()
+        .filter(|d| d.fail_first > 0)
+        .map(|d| format!("{} ({}×)", d.n, d.fail_first))
+        .collect();
+    println!(
+        "Enqueued {enqueued} jobs that double 1..={}. Jobs 1..={threads} take {} ms; \
+         the others about {} ms. Attempts fail on purpose for jobs {}.",
+        f.jobs,
+        f.work_ms * 6,
+        f.work_ms,
+        if failing.is_empty() {
+            "none".to_string()
+        } else {
+            failing.join(", ")
+        }
+    );
+    println!();
+
+    let (tx, lines) = mpsc::channel();
+    println!("1. Worker 1 starts alone, with {threads} threads, and claims what it has room for.");
+    let mut first = spawn(&db, "1", threads, f, t0, &tx)?;
+    let mut open_outputs = 1;
+    let mut took = 0;
+    while took < threads {
+        match next_line(&lines)? {
+            Line::Text(line) => {
+                took += usize::from(line.contains(" took job "));
+                println!("{line}");
+            }
+            Line::Closed => {
+                return Err(demo_error("worker 1 exited before it took its jobs"));
+            }
+        }
+    }
+    // A third of the way into its long jobs: well inside them, however slow the machine.
+    std::thread::sleep(Duration::from_millis(f.work_ms as u64 * 2));
+    // ANCHOR: kill
+    // SIGKILL: no signal handler runs, no destructor, no rollback. What worker 1 committed is
+    // in the file; what it was doing is not.
+    first
+        .kill()
+        .map_err(|e| demo_error(&format!("could not kill worker 1: {e}")))?;
+    let _ = first.wait();
+    // ANCHOR_END: kill
+    let killed_at = WallClock.now();
+    println!(
+        "   Killed worker 1 with SIGKILL a third of the way into jobs 1..={threads}. The file \
+         still says they are running, leased to worker 1, until the lease runs out."
+    );
+    println!();
+    println!(
+        "2. Workers 2..={} start, {threads} threads each. They take the other jobs now, and \
+         jobs 1..={threads} once worker 1's lease has run out.",
+        f.workers + 1
+    );
+    let mut children: Vec<Child> = Vec::new();
+    for w in 2..=f.workers + 1 {
+        children.push(spawn(&db, &w.to_string(), threads, f, t0, &tx)?);
+    }
+    drop(tx);
+    let mut printed = Vec::new();
+    loop {
+        match next_line(&lines) {
+            Ok(Line::Text(line)) => {
+                if line.starts_with("  [") {
+                    printed.push(line);
+                }
+            }
+            Ok(Line::Closed) => {
+                open_outputs += 1;
+                // Worker 1's output closed too, when it was killed.
+                if open_outputs > f.workers + 1 {
+                    break;
+                }
+            }
+            Err(e) => {
+                for child in &mut children {
+                    let _ = child.kill();
+                }
+                return Err(e);
+            }
+        }
+    }
+    for line in &printed {
+        println!("{line}");
+    }
+    for child in &mut children {
+        let _ = child.wait();
+    }
+    println!("   Every worker has left: no job is waiting or running.");
+    println!();
+
+    report(&store, enqueued, f, threads, t0, killed_at)
+}
+
+fn report(
+    store: &Store,
+    enqueued: usize,
+    f: &Flags,
+    threads: usize,
+    t0: Duration,
+    killed_at: Duration,
+) -> Result<(), Fail> {
+    let jobs = store.jobs()?;
+    let effects = store.effects()?;
+    println!("The queue at the end:");
+    println!("   job  input  effect  state      attempts  last error");
+    for job in &jobs {
+        let input = crate::input_of(job).map_or("?".into(), |n| n.to_string());
+        let outputs: Vec<&str> = effects
+            .iter()
+            .filter(|(id, _)| *id == job.id)
+            .map(|(_, out)| out.as_str())
+            .collect();
+        println!(
+            "  {:>4}  {:>5}  {:>6}  {:<10} {:>4} of {:<3} {}",
+            job.id,
+            input,
+            if outputs.is_empty() {
+                "-".to_string()
+            } else {
+                outputs.join("+")
+            },
+            job.state.as_str(),
+            job.attempts,
+            job.max_attempts,
+            job.last_error.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+
+    let runs = store.runs()?;
+    let (spans, labels) = picture(&runs, f.workers + 1, threads, t0, killed_at);
+    println!(
+        "Every attempt, one row per thread of each worker process \
+         (! = failed, or cut short when worker 1 was killed):"
+    );
+    print!(
+        "{}",
+        timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
+    );
+    println!();
+
+    let counts = store.counts()?;
+    let completed = counts.of(State::Completed);
+    let discarded = counts.of(State::Discarded);
+    let lost = enqueued as u64 - counts.total() + counts.unfinished();
+    let once = counts.doubled == 0 && counts.effects == completed;
+    println!(
+        "Report: {enqueued} enqueued = {completed} completed + {discarded} discarded, {lost} lost, \
+         {} ran more than once, {}.",
+        counts.ran_more_than_once,
+        if once {
+            "every effect applied once".to_string()
+        } else {
+            format!(
+                "{} effects for {completed} completed jobs: NOT applied exactly once",
+                counts.effects
+            )
+        }
+    );
+    if lost > 0 || !once {
+        return Err(demo_error("the queue lost or doubled work"));
+    }
+    Ok(())
+}
+
+/// Spans for the run picture: a row per thread of each worker process, each attempt on the
+/// first row of its worker that is free at its start.
+fn picture(
+    runs: &[Run],
+    workers: usize,
+    threads: usize,
+    t0: Duration,
+    killed_at: Duration,
+) -> (Vec<Span>, Vec<String>) {
+    let ms = |t: i64| Duration::from_millis(t as u64).saturating_sub(t0);
+    let mut free: BTreeMap<(usize, usize), Duration> = BTreeMap::new();
+    let mut spans = Vec::new();
+    for run in runs {
+        let w: usize = run.worker.parse().unwrap_or(1);
+        let start = ms(run.started_at);
+        // A killed attempt never recorded its end: draw it until the kill.
+        let end = run.ended_at.map_or(killed_at.saturating_sub(t0), ms);
+        let lane = (1..=threads)
+            .find(|l| free.get(&(w, *l)).is_none_or(|until| *until <= start))
+            .unwrap_or(threads);
+        free.insert((w, lane), end);
+        spans.push(Span {
+            worker: (w - 1) * threads + lane,
+            job: run.job as u64,
+            start,
+            end,
+            failed: run.outcome.as_deref() != Some("completed"),
+        });
+    }
+    let labels = (1..=workers)
+        .flat_map(|w| (1..=threads).map(move |l| format!("worker {w}.{l}")))
+        .collect();
+    (spans, labels)
+}
+
+fn spawn(
+    db: &std::path::Path,
+    name: &str,
+    threads: usize,
+    f: &Flags,
+    t0: Duration,
+    lines: &Sender<Line>,
+) -> Result<Child, Fail> {
+    let exe = std::env::current_exe().map_err(|e| demo_error(&format!("no executable: {e}")))?;
+    let mut child = Command::new(exe)
+        .arg("worker")
+        .arg("--db")
+        .arg(db)
+        .args(["--name", name])
+        .args(["--threads", &threads.to_string()])
+        .args(["--lease-ms", &f.lease_ms.to_string()])
+        .args(["--seed", &f.seed.to_string()])
+        .args(["--since-ms", &t0.as_millis().to_string()])
+        .arg("--exit-when-idle")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| demo_error(&format!("could not start worker {name}: {e}")))?;
+    let out = child.stdout.take().expect("piped");
+    let lines = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(Line::Text(line)).is_err() {
+                return;
+            }
+        }
+        let _ = lines.send(Line::Closed);
+    });
+    Ok(child)
+}
+
+fn next_line(lines: &Receiver<Line>) -> Result<Line, Fail> {
+    let started = Instant::now();
+    match lines.recv_timeout(PATIENCE.saturating_sub(started.elapsed())) {
+        Ok(line) => Ok(line),
+        Err(RecvTimeoutError::Timeout) => Err(demo_error(
+            "no word from any worker for 60 s: is one stuck waiting for a lock?",
+        )),
+        Err(RecvTimeoutError::Disconnected) => Ok(Line::Closed),
+    }
+}
+
+fn demo_error(message: &str) -> Fail {
+    message.into()
+}
