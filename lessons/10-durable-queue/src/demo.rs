@@ -144,13 +144,13 @@ pub fn run(f: &Flags) -> Result<(), Fail> {
     // ANCHOR_END: kill
     let killed_at = WallClock.now();
     println!(
-        "   Killed worker 1 with SIGKILL a third of the way into jobs 1..={threads}. The file \
-         still says they are running, leased to worker 1, until the lease runs out."
+        "   Killed it with SIGKILL a third of the way into jobs 1..={threads}. The file still says \
+         they are running, leased to it, until the lease runs out."
     );
     println!();
     println!(
         "2. Workers 2..={} start, {threads} threads each. They take the other jobs now, and \
-         jobs 1..={threads} once worker 1's lease has run out.",
+         jobs 1..={threads} once the killed worker's lease has run out.",
         f.workers + 1
     );
     let mut children: Vec<Child> = Vec::new();
@@ -233,7 +233,7 @@ fn report(
     let (spans, labels) = picture(&runs, f.workers + 1, threads, t0, killed_at);
     println!(
         "Every attempt, one row per thread of each worker process \
-         (! = failed, or cut short when worker 1 was killed):"
+         (! = failed, or cut short by the kill):"
     );
     print!(
         "{}",

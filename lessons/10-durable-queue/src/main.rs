@@ -6,6 +6,7 @@
 //! `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`, each with `--db PATH`.
 
 mod demo;
+mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
@@ -47,6 +48,8 @@ enum Command {
     Retry(JobArgs),
     /// Cancels a job that is waiting.
     Cancel(JobArgs),
+    /// Measures the queue: jobs per second beside bare transactions (use --release).
+    Measure(measure::Flags),
 }
 
 #[derive(ClapArgs)]
@@ -185,6 +188,7 @@ fn main() -> ExitCode {
         Some(Command::Status(a)) => status(&a).map_err(|e| e.to_string()),
         Some(Command::Retry(a)) => retry(&a).map_err(|e| e.to_string()),
         Some(Command::Cancel(a)) => cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -87,8 +87,9 @@ pub enum ErrorKind {
     ReadOnly,
     /// No job has this id.
     NoSuchJob(i64),
-    /// The job is in a state the request does not apply to.
-    WrongState(i64, State),
+    /// The job is in a state the request does not apply to; the text says which states it
+    /// applies to.
+    WrongState(i64, State, &'static str),
     /// Anything else SQLite reported.
     Sqlite(rusqlite::Error),
 }
@@ -109,10 +110,9 @@ impl fmt::Display for StoreError {
             ),
             ErrorKind::ReadOnly => write!(f, "{path}: cannot be written"),
             ErrorKind::NoSuchJob(id) => write!(f, "{path}: no job {id}"),
-            ErrorKind::WrongState(id, state) => write!(
-                f,
-                "{path}: job {id} is {state}; only discarded, cancelled or retryable jobs can be retried"
-            ),
+            ErrorKind::WrongState(id, state, only) => {
+                write!(f, "{path}: job {id} is {state}; {only}")
+            }
             ErrorKind::Sqlite(e) => {
                 let text = e.to_string();
                 write!(
@@ -494,7 +494,14 @@ impl Store {
             job.state,
             State::Discarded | State::Cancelled | State::Retryable
         ) {
-            return Err(fail(&self.path, ErrorKind::WrongState(id, job.state)));
+            return Err(fail(
+                &self.path,
+                ErrorKind::WrongState(
+                    id,
+                    job.state,
+                    "only discarded, cancelled or retryable jobs can be retried",
+                ),
+            ));
         }
         tx.execute(
             "UPDATE jobs SET state = 'available', run_at = ?2,
@@ -521,7 +528,14 @@ impl Store {
             job.state,
             State::Available | State::Scheduled | State::Retryable
         ) {
-            return Err(fail(&self.path, ErrorKind::WrongState(id, job.state)));
+            return Err(fail(
+                &self.path,
+                ErrorKind::WrongState(
+                    id,
+                    job.state,
+                    "only waiting jobs (available, scheduled, retryable) can be cancelled",
+                ),
+            ));
         }
         tx.execute("UPDATE jobs SET state = 'cancelled' WHERE id = ?1", [id])
             .map_err(|e| err(&self.path, e))?;
