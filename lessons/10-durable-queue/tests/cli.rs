@@ -169,7 +169,10 @@ fn retry_and_cancel_by_hand() {
     let err = refused("retry", &db, &["99"]);
     assert!(err.contains("no job 99"), "{err}");
     let err = refused("cancel", &db, &["2"]);
-    assert!(err.contains("job 2 is cancelled; only waiting jobs"), "{err}");
+    assert!(
+        err.contains("job 2 is cancelled; only waiting jobs"),
+        "{err}"
+    );
     assert_rejected(BIN, &["retry", "--db", "x.db", "0"]);
     assert_rejected(BIN, &["retry", "--db", "x.db", "one"]);
 }
