@@ -468,3 +468,43 @@ fn bad_requests_over_a_real_socket_get_json_errors_and_never_hang() {
     assert_eq!(code, Some(0), "{output}");
     assert_eq!(report_counts(&output), [0, 0, 0, 0, 0], "{output}");
 }
+
+// ANCHOR: crash_loses_tasks
+/// What lesson 6 does not promise, pinned so the book's claim stays true: its queue lives in
+/// the server's memory, so a crash (`kill -9`, a power cut) loses every task it had accepted
+/// with 202 and not yet finished. A server started again knows nothing of them. Lesson 10
+/// keeps the queue in a file instead.
+#[test]
+fn a_crash_loses_every_accepted_task_that_had_not_finished() {
+    let mut server = Server::start(&["--workers", "1", "--queue", "8"]);
+    for id in 1..=5 {
+        let reply = http(
+            server.addr,
+            "POST",
+            "/tasks",
+            Some(r#"{"duration_ms": 5000}"#),
+        );
+        assert_eq!(reply.status, 202, "task {id}: {}", reply.body);
+    }
+    let metrics = http(server.addr, "GET", "/metrics", None).json();
+    assert_eq!(metrics["accepted"], 5, "{metrics}");
+    server.child.kill().expect("SIGKILL the server");
+    let (code, _) = server.finish(Duration::from_secs(10));
+    assert_eq!(code, None, "killed by a signal, so no exit code");
+
+    let again = Server::start(&["--workers", "1", "--queue", "8"]);
+    for id in 1..=5 {
+        let reply = http(again.addr, "GET", &format!("/tasks/{id}"), None);
+        assert_eq!(
+            reply.status, 404,
+            "task {id} survived the crash?: {}",
+            reply.body
+        );
+    }
+    let metrics = http(again.addr, "GET", "/metrics", None).json();
+    assert_eq!(
+        metrics["accepted"], 0,
+        "a new server starts from nothing: {metrics}"
+    );
+}
+// ANCHOR_END: crash_loses_tasks
