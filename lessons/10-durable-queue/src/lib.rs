@@ -30,5 +30,6 @@ pub mod clock;
 pub mod fault;
 pub mod job;
 pub mod store;
+pub mod throughput;
 pub mod work;
 pub mod worker;
