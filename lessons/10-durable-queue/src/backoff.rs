@@ -28,11 +28,19 @@ impl Backoff {
     /// at most `cap`. Attempt 0 counts as 1.
     pub fn ceiling(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1);
-        // 2^31 × any base already exceeds any cap worth having; checked_mul stops overflow.
-        let factor = 1u32.checked_shl(doublings.min(31)).unwrap_or(u32::MAX);
-        self.base
-            .checked_mul(factor)
-            .map_or(self.cap, |d| d.min(self.cap))
+        // In nanoseconds, as u128: a factor past 2^127 and a product past u128 saturate instead
+        // of wrapping round to a tiny delay, and the cap then wins.
+        let factor = 1u128.checked_shl(doublings).unwrap_or(u128::MAX);
+        let ceiling = self.base.as_nanos().saturating_mul(factor);
+        if ceiling >= self.cap.as_nanos() {
+            self.cap
+        } else {
+            let nanos_per_second = 1_000_000_000;
+            Duration::new(
+                (ceiling / nanos_per_second) as u64,
+                (ceiling % nanos_per_second) as u32,
+            )
+        }
     }
 
     /// How long the job waits after its `attempt`-th attempt failed: evenly drawn from zero to
@@ -86,6 +94,14 @@ mod tests {
         assert_eq!(ceilings, [150, 300, 600, 1000, 1000]);
         assert_eq!(b.ceiling(0), b.ceiling(1));
         assert_eq!(b.ceiling(u32::MAX), b.cap, "no overflow at huge attempts");
+        // A tiny base keeps doubling past 2^32 until it meets the cap.
+        let tiny = Backoff {
+            base: Duration::from_nanos(1),
+            cap: Duration::from_secs(3 * 3600),
+            seed: 0,
+        };
+        assert_eq!(tiny.ceiling(34), Duration::from_nanos(1 << 33));
+        assert_eq!(tiny.ceiling(45), tiny.cap);
     }
 
     #[test]
