@@ -247,8 +247,8 @@ fn round(seed: u64, tally: &mut Tally) {
     // pause would) for longer than its lease, then wake up (SIGCONT) and try to finish jobs
     // that others have taken since: those completions must be refused.
     let frozen = rng
-        .random_bool(0.4)
-        .then(|| (rng.random_range(0..workers), rng.random_range(1..=6usize)));
+        .random_bool(0.6)
+        .then(|| (rng.random_range(0..workers), rng.random_range(1..=4usize)));
     let mut frozen_lines = 0;
     let mut thaw_at: Option<Instant> = None;
     let mut kills = 0u64;
