@@ -1,0 +1,450 @@
+//! The demo: worker processes, standing for machines, share one queue on a PostgreSQL server;
+//! the first is killed mid-job, and the server is restarted as a crash would restart it.
+
+use clap::Args as ClapArgs;
+use course_support::postgres::{self, Server};
+use course_support::timeline::{self, Span};
+use lesson_11::backoff::Backoff;
+use lesson_11::job::{NewJob, State};
+use lesson_11::store::{self, Run, Store};
+use lesson_11::work;
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+/// Why the demo stopped: a database error or a worker process that misbehaved.
+type Fail = Box<dyn std::error::Error>;
+
+/// The demo's flags.
+#[derive(ClapArgs)]
+pub struct Flags {
+    /// A server to use instead of a throwaway one (postgresql://user@host:port/database); the
+    /// demo makes a database `lesson11_demo` there and does not restart the server.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Worker processes ("machines") started after the first one is killed (1 to 8).
+    #[arg(long, default_value = "2", value_parser = |s: &str| count(s, 1, 8), allow_negative_numbers = true)]
+    workers: usize,
+    /// Threads in each worker process's pool (1 to 8).
+    #[arg(long, default_value = "2", value_parser = |s: &str| count(s, 1, 8), allow_negative_numbers = true)]
+    threads: usize,
+    /// Jobs to enqueue, each with its order, at least as many as --threads (1 to 1000).
+    #[arg(long, default_value = "12", value_parser = |s: &str| count(s, 1, 1000), allow_negative_numbers = true)]
+    jobs: usize,
+    /// Mean work time of a job in milliseconds; the killed worker's jobs take six times as long (10 to 2000).
+    #[arg(long, default_value = "100", value_parser = |s: &str| count(s, 10, 2000), allow_negative_numbers = true)]
+    work_ms: usize,
+    /// How long a claim lasts unless renewed, in milliseconds (1000 to 10000).
+    #[arg(long, default_value = "2000", value_parser = |s: &str| count(s, 1000, 10_000), allow_negative_numbers = true)]
+    lease_ms: usize,
+    /// Chance that an attempt fails on purpose, in percent (0 to 100).
+    #[arg(long, default_value = "20", value_parser = course_support::cli::percent, allow_negative_numbers = true)]
+    fail_percent: u32,
+    /// Attempts a job is allowed before it is discarded (1 to 100).
+    #[arg(long, default_value = "3", value_parser = |s: &str| count(s, 1, 100), allow_negative_numbers = true)]
+    max_attempts: usize,
+    /// Seed for work times, failures and backoff.
+    #[arg(long, default_value = "13")]
+    seed: u64,
+}
+
+fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {low} to {high}")),
+    }
+}
+
+/// A line from a worker process, or the news that its output ended.
+enum Line {
+    Text(String),
+    Closed,
+}
+
+/// Waits for worker lines for at most this long before the demo gives up.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Finds or starts the server, runs the demo, and turns the outcome into an exit code: 2 with
+/// one line when there is no server to use, as for a bad flag.
+pub fn main(f: &Flags) -> ExitCode {
+    let server = match &f.database_url {
+        Some(url) if !url.trim().is_empty() => Ok(None),
+        _ => postgres::start().map(Some),
+    };
+    let server = match server {
+        Ok(server) => server,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let url = match (&server, &f.database_url) {
+        (Some(s), _) => s.url().to_string(),
+        (None, Some(url)) => url.clone(),
+        (None, None) => unreachable!("either a URL or a server"),
+    };
+    match run(f, &url, server.as_ref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail> {
+    let threads = f.threads.min(f.jobs);
+    // A database of the demo's own, made afresh, so the queue starts empty.
+    let mut admin = store::client(server_url, Duration::from_secs(10))?;
+    admin.batch_execute("DROP DATABASE IF EXISTS lesson11_demo WITH (FORCE)")?;
+    admin.batch_execute("CREATE DATABASE lesson11_demo")?;
+    drop(admin);
+    let url = postgres::with_database(server_url, "lesson11_demo");
+    let t0 = now();
+    let mut store = Store::connect(&url, Backoff::default())?;
+    println!("Lesson 11: many machines, one queue");
+    println!(
+        "A PostgreSQL server{}; leases of {} ms on the server's clock, up to {} attempts a job.",
+        if server.is_some() {
+            " started for this demo in a temporary folder"
+        } else {
+            " given by --database-url"
+        },
+        f.lease_ms,
+        f.max_attempts
+    );
+    println!();
+
+    // ANCHOR: transactional_enqueue
+    // The application's own table: an order, and the job that will process it.
+    store
+        .client()
+        .batch_execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, amount BIGINT NOT NULL)")?;
+    let mut plan = work::plan(1, f.jobs, f.work_ms as u64, f.fail_percent, f.seed);
+    for job in plan.iter_mut().take(threads) {
+        job.work_ms = f.work_ms as u64 * 6;
+    }
+    for d in &plan {
+        let job = NewJob {
+            payload: d.to_payload(),
+            max_attempts: f.max_attempts as u32,
+            delay_ms: 0,
+            key: Some(format!("order-{}", d.n)),
+        };
+        // One transaction: the order and its job are both stored, or neither is.
+        let mut tx = store.client().transaction()?;
+        tx.execute(
+            "INSERT INTO orders (id, amount) VALUES ($1, $2)",
+            &[&d.n, &d.n],
+        )?;
+        store::enqueue_in(&mut tx, &[job], 0)?;
+        tx.commit()?;
+    }
+    // An order that fails after its job was enqueued: the rollback takes the job with it.
+    let refused = f.jobs as i64 + 1;
+    let mut tx = store.client().transaction()?;
+    tx.execute(
+        "INSERT INTO orders (id, amount) VALUES ($1, $2)",
+        &[&refused, &-1i64],
+    )?;
+    let job = NewJob::new(format!(
+        "{{\"n\":{refused},\"work_ms\":0,\"fail_first\":0}}"
+    ));
+    store::enqueue_in(&mut tx, &[job], 0)?;
+    tx.rollback()?;
+    // ANCHOR_END: transactional_enqueue
+    let orders: i64 = store
+        .client()
+        .query_one("SELECT count(*) FROM orders", &[])?
+        .get(0);
+    let enqueued = store.counts()?.total() as usize;
+    let failing: Vec<String> = plan
+        .iter()
+        .filter(|d| d.fail_first > 0)
+        .map(|d| format!("{} ({}×)", d.n, d.fail_first))
+        .collect();
+    println!(
+        "1. {} orders, each stored with its job in one transaction: {orders} orders, {enqueued} \
+         jobs. Order {refused} was rolled back after its job was enqueued: neither is there.",
+        f.jobs + 1
+    );
+    println!(
+        "   The jobs double 1..={}. Jobs 1..={threads} take {} ms, the others about {} ms. \
+         Attempts fail on purpose for jobs {}.",
+        f.jobs,
+        f.work_ms * 6,
+        f.work_ms,
+        if failing.is_empty() {
+            "none".to_string()
+        } else {
+            failing.join(", ")
+        }
+    );
+    println!();
+
+    let (tx, lines) = mpsc::channel();
+    println!("2. Worker 1 starts alone, with {threads} threads, and claims what it has room for.");
+    let mut first = spawn(&url, "1", threads, f, t0, &tx)?;
+    let mut took = 0;
+    while took < threads {
+        match next_line(&lines)? {
+            Line::Text(line) => {
+                took += usize::from(line.contains(" took job "));
+                println!("{line}");
+            }
+            Line::Closed => return Err("worker 1 exited before it took its jobs".into()),
+        }
+    }
+    std::thread::sleep(Duration::from_millis(f.work_ms as u64 * 2));
+    first.kill()?;
+    let _ = first.wait();
+    println!(
+        "   Killed it with SIGKILL a third of the way into jobs 1..={threads}. The server still \
+         says they are running, leased to it, until the lease runs out."
+    );
+    println!();
+    println!(
+        "3. Workers 2..={} start, {threads} threads each, as if on other machines. {}",
+        f.workers + 1,
+        if server.is_some() {
+            "A few jobs in, the server is restarted as a crash would restart it (an immediate \
+             stop, then crash recovery); the workers reconnect. Then the rescuer finds the \
+             killed worker's jobs."
+        } else {
+            "The rescuer finds the killed worker's jobs once their lease runs out. (The server \
+             is yours, so the demo does not restart it.)"
+        }
+    );
+    let mut children: Vec<Child> = Vec::new();
+    for w in 2..=f.workers + 1 {
+        children.push(spawn(&url, &w.to_string(), threads, f, t0, &tx)?);
+    }
+    drop(tx);
+    let mut printed = Vec::new();
+    let mut finished = 0;
+    let mut restarted = false;
+    let mut open_outputs = 1;
+    loop {
+        match next_line(&lines) {
+            Ok(Line::Text(line)) => {
+                finished += usize::from(line.contains(" finished job "));
+                if line.starts_with("  [") {
+                    printed.push(line);
+                }
+                // ANCHOR: restart
+                if let (Some(server), false, 4..) = (server, restarted, finished) {
+                    let at = now().saturating_sub(t0).as_millis();
+                    server.restart_immediate()?;
+                    restarted = true;
+                    printed.push(format!(
+                        "  [{at:>5} ms] the server: stopped at once (pg_ctl stop -m immediate), \
+                         started again, recovered from its log"
+                    ));
+                }
+                // ANCHOR_END: restart
+            }
+            Ok(Line::Closed) => {
+                open_outputs += 1;
+                if open_outputs > f.workers + 1 {
+                    break;
+                }
+            }
+            Err(e) => {
+                for child in &mut children {
+                    let _ = child.kill();
+                }
+                return Err(e);
+            }
+        }
+    }
+    for line in &printed {
+        println!("{line}");
+    }
+    for child in &mut children {
+        let _ = child.wait();
+    }
+    println!("   Every worker has left: no job is waiting or running.");
+    println!();
+    // The demo's own connection did not survive the restart: a new one for the report.
+    drop(store);
+    let mut store = Store::connect(&url, Backoff::default())?;
+    report(&mut store, enqueued, orders, f, threads, t0, now())
+}
+
+fn report(
+    store: &mut Store,
+    enqueued: usize,
+    orders: i64,
+    f: &Flags,
+    threads: usize,
+    t0: Duration,
+    end: Duration,
+) -> Result<(), Fail> {
+    let jobs = store.jobs()?;
+    let effects = store.effects()?;
+    println!("The queue at the end:");
+    println!("   job  input  effect  state      attempts  last error");
+    for job in &jobs {
+        let input = serde_json::from_str::<work::Double>(&job.payload)
+            .map_or("?".into(), |d| d.n.to_string());
+        let outputs: Vec<&str> = effects
+            .iter()
+            .filter(|(id, _)| *id == job.id)
+            .map(|(_, out)| out.as_str())
+            .collect();
+        println!(
+            "  {:>4}  {:>5}  {:>6}  {:<10} {:>4} of {:<3} {}",
+            job.id,
+            input,
+            if outputs.is_empty() {
+                "-".to_string()
+            } else {
+                outputs.join("+")
+            },
+            job.state.as_str(),
+            job.attempts,
+            job.max_attempts,
+            job.last_error.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+    let runs = store.runs()?;
+    let (spans, labels) = picture(&runs, f.workers + 1, threads, t0, end);
+    println!(
+        "Every attempt, one row per thread of each worker process \
+         (! = failed, or cut short by the kill):"
+    );
+    print!(
+        "{}",
+        timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
+    );
+    println!();
+    let counts = store.counts()?;
+    let completed = counts.of(State::Completed);
+    let discarded = counts.of(State::Discarded);
+    let lost = enqueued as u64 - counts.total() + counts.unfinished();
+    let once = counts.doubled == 0 && counts.effects == completed;
+    let orphans: i64 = store
+        .client()
+        .query_one(
+            "SELECT count(*) FROM orders o
+             WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.key = 'order-' || o.id)",
+            &[],
+        )?
+        .get(0);
+    println!(
+        "Report: {enqueued} enqueued = {completed} completed + {discarded} discarded, {lost} lost, \
+         {} ran more than once, {}; {orders} orders, {orphans} without a job.",
+        counts.ran_more_than_once,
+        if once {
+            "every effect applied once".to_string()
+        } else {
+            format!(
+                "{} effects for {completed} completed jobs: NOT applied exactly once",
+                counts.effects
+            )
+        }
+    );
+    if lost > 0 || !once || orphans > 0 {
+        return Err("the queue lost or doubled work".into());
+    }
+    Ok(())
+}
+
+/// Spans for the run picture: a row per thread of each worker process.
+fn picture(
+    runs: &[Run],
+    workers: usize,
+    threads: usize,
+    t0: Duration,
+    end: Duration,
+) -> (Vec<Span>, Vec<String>) {
+    let ms = |t: i64| Duration::from_millis(t as u64).saturating_sub(t0);
+    let mut free: BTreeMap<(usize, usize), Duration> = BTreeMap::new();
+    let mut spans = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let w: usize = run.worker.parse().unwrap_or(1);
+        let start = ms(run.started_at);
+        // A killed attempt never recorded its end: draw it until the job's next attempt.
+        let end = run.ended_at.map_or_else(
+            || {
+                runs[i + 1..]
+                    .iter()
+                    .find(|r| r.job == run.job)
+                    .map_or(end.saturating_sub(t0), |r| ms(r.started_at))
+            },
+            ms,
+        );
+        let lane = (1..=threads)
+            .find(|l| free.get(&(w, *l)).is_none_or(|until| *until <= start))
+            .unwrap_or(threads);
+        free.insert((w, lane), end);
+        spans.push(Span {
+            worker: (w - 1) * threads + lane,
+            job: run.job as u64,
+            start,
+            end,
+            failed: run.outcome.as_deref() != Some("completed"),
+        });
+    }
+    let labels = (1..=workers)
+        .flat_map(|w| (1..=threads).map(move |l| format!("worker {w}.{l}")))
+        .collect();
+    (spans, labels)
+}
+
+fn spawn(
+    url: &str,
+    name: &str,
+    threads: usize,
+    f: &Flags,
+    t0: Duration,
+    lines: &Sender<Line>,
+) -> Result<Child, Fail> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(["worker", "--database-url", url])
+        .args(["--name", name])
+        .args(["--threads", &threads.to_string()])
+        .args(["--lease-ms", &f.lease_ms.to_string()])
+        .args(["--rescue-ms", "250"])
+        .args(["--seed", &f.seed.to_string()])
+        .args(["--since-ms", &t0.as_millis().to_string()])
+        .arg("--exit-when-idle")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start worker {name}: {e}"))?;
+    let out = child.stdout.take().expect("piped");
+    let lines = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(Line::Text(line)).is_err() {
+                return;
+            }
+        }
+        let _ = lines.send(Line::Closed);
+    });
+    Ok(child)
+}
+
+fn next_line(lines: &Receiver<Line>) -> Result<Line, Fail> {
+    match lines.recv_timeout(PATIENCE) {
+        Ok(line) => Ok(line),
+        Err(RecvTimeoutError::Timeout) => {
+            Err("no word from any worker for 60 s: is one stuck waiting for the server?".into())
+        }
+        Err(RecvTimeoutError::Disconnected) => Ok(Line::Closed),
+    }
+}
