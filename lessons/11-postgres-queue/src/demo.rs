@@ -36,8 +36,8 @@ pub struct Flags {
     /// Mean work time of a job in milliseconds; the killed worker's jobs take six times as long (10 to 2000).
     #[arg(long, default_value = "100", value_parser = |s: &str| count(s, 10, 2000), allow_negative_numbers = true)]
     work_ms: usize,
-    /// How long a claim lasts unless renewed, in milliseconds (1000 to 10000).
-    #[arg(long, default_value = "2000", value_parser = |s: &str| count(s, 1000, 10_000), allow_negative_numbers = true)]
+    /// How long a claim lasts unless renewed, in milliseconds; longer than the server takes to restart (1000 to 10000).
+    #[arg(long, default_value = "4000", value_parser = |s: &str| count(s, 1000, 10_000), allow_negative_numbers = true)]
     lease_ms: usize,
     /// Chance that an attempt fails on purpose, in percent (0 to 100).
     #[arg(long, default_value = "20", value_parser = course_support::cli::percent, allow_negative_numbers = true)]

@@ -14,6 +14,7 @@
 //! (or uses `--database-url`), kills a worker mid-job, restarts the server as a crash would, and
 //! shows that nothing was lost.
 
+pub mod cut;
 pub mod store;
 pub mod worker;
 

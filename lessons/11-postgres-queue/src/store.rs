@@ -381,17 +381,34 @@ impl Store {
                 lost: renew(&mut tx, turn.renew, lease_until)?,
                 ..TurnResult::default()
             };
+            if !turn.finished.is_empty() && crate::cut::now("mid-completion") {
+                cut(&mut tx)?;
+            }
             if turn.rescue {
                 out.rescued = rescue(&mut tx, now)?;
             }
             if turn.claim > 0 {
                 out.claimed = claim(&mut tx, worker, turn.claim, now, lease_until)?;
+                if !out.claimed.is_empty() && crate::cut::now("mid-claim") {
+                    cut(&mut tx)?;
+                }
             }
             Ok(out)
         })();
         let out = result.map_err(|e| err(&self.server, e))?;
         lesson_10::fault::point("mid-commit");
         tx.commit().map_err(|e| err(&self.server, e))?;
+        if (!out.claimed.is_empty() || !turn.finished.is_empty()) && crate::cut::now("lost-answer")
+        {
+            // Committed, but the worker is told the connection failed: as if the answer to the
+            // commit was lost on the way.
+            let lost = self
+                .client
+                .batch_execute("SELECT pg_terminate_backend(pg_backend_pid())");
+            if let Err(e) = lost {
+                return Err(err(&self.server, e));
+            }
+        }
         Ok(out)
     }
     // ANCHOR_END: turn
@@ -648,6 +665,11 @@ fn fail(server: &str, kind: ErrorKind) -> StoreError {
         server: server.to_string(),
         kind,
     }
+}
+
+/// Has the server end this connection now (the fault tests' cuts).
+fn cut(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+    tx.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")
 }
 
 /// The server's clock in milliseconds since the Unix epoch.

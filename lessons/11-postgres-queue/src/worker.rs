@@ -128,6 +128,8 @@ fn listen(url: String, wake: crossbeam_channel::Sender<()>, stop: Arc<AtomicBool
             continue;
         }
         backoff_try = 0;
+        // Named, so a person (or a test) can see in pg_stat_activity that it is listening.
+        let _ = client.batch_execute("SET application_name = 'lesson-11 listener'");
         // A notification may have come before LISTEN took effect: look once now.
         let _ = wake.try_send(());
         loop {
@@ -344,9 +346,9 @@ where
         if running > 0 {
             wait = wait.min((config.lease / 3).saturating_sub(renewed.elapsed()));
         }
-        if stopping_since.is_some() {
-            wait = wait.min(Duration::from_millis(50));
-        }
+        // The stop flag is read between waits: wake at least ten times a second to see it
+        // (a wake-up that asks the server nothing).
+        wait = wait.min(Duration::from_millis(100));
         wait_for(&finished_rx, &wake, wait, &mut ended, &mut summary);
     };
     pool.shutdown(Stop::Drain, None);
@@ -376,7 +378,7 @@ fn wait_for(
 }
 
 // ANCHOR: reconnect
-/// New: connects again with backoff (full jitter, doubling up to 2 s) until the server answers
+/// New: connects again with backoff (full jitter, doubling up to 1 s) until the server answers
 /// or `give_up_after` has passed. Then compares the claims the server says this worker holds
 /// with the ones it knows of, and hands back the rest: they were claimed in a commit whose
 /// answer was lost, so no thread of this worker is running them.
@@ -388,7 +390,7 @@ fn reconnect(
     let started = Instant::now();
     let retry = Backoff {
         base: Duration::from_millis(50),
-        cap: Duration::from_secs(2),
+        cap: Duration::from_secs(1),
         seed: config.backoff.seed,
     };
     let mut tries = 0;

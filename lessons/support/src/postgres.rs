@@ -146,7 +146,14 @@ impl Drop for Server {
 
 /// Where PostgreSQL's server programs are: `pg_config --bindir`, the newest
 /// `/usr/lib/postgresql/*/bin` (Debian), or a folder on `PATH` with `initdb` in it.
+///
+/// `COURSE_POSTGRES_BIN=DIR` overrides the search (tests use a folder without the programs to see
+/// what a machine without PostgreSQL does).
 pub fn bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("COURSE_POSTGRES_BIN") {
+        let dir = PathBuf::from(dir);
+        return dir.join("initdb").is_file().then_some(dir);
+    }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         if out.status.success() && dir.join("initdb").is_file() {
