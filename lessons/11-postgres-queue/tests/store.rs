@@ -135,8 +135,25 @@ fn many_workers_claiming_at_once_take_every_job_exactly_once() {
         },
     );
     all.sort_unstable();
-    let expected: Vec<i64> = (1..=400).collect();
-    assert_eq!(all, expected, "every job claimed exactly once");
+    let mut twice = all.clone();
+    twice.dedup();
+    let doubled = all.len() - twice.len();
+    assert_eq!(
+        doubled,
+        0,
+        "{doubled} claims took a job another claimer had taken too (jobs {:?}…): the claim must \
+         lock the rows it picks (FOR UPDATE) in the same statement as it takes them",
+        all.windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .take(10)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        twice,
+        (1..=400).collect::<Vec<i64>>(),
+        "every job claimed once"
+    );
 }
 
 #[test]
