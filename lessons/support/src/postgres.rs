@@ -64,7 +64,7 @@ impl Server {
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
             // Two commands, since DROP DATABASE refuses to run inside a transaction block.
             .arg("-c")
-            .arg(format!("DROP DATABASE IF EXISTS {name}"))
+            .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .arg("-c")
             .arg(format!("CREATE DATABASE {name}"))
             .output()
