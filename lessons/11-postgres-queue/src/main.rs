@@ -7,6 +7,7 @@
 //! of `--db PATH`: `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`.
 
 mod demo;
+mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
@@ -46,6 +47,8 @@ enum Command {
     Retry(JobArgs),
     /// Cancels a job that is waiting.
     Cancel(JobArgs),
+    /// Measures the queue end to end beside pgbench (use --release).
+    Measure(measure::Flags),
 }
 
 #[derive(ClapArgs)]
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
         Some(Command::Status(a)) => status(&a).map_err(|e| e.to_string()),
         Some(Command::Retry(a)) => retry(&a).map_err(|e| e.to_string()),
         Some(Command::Cancel(a)) => cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

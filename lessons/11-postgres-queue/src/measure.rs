@@ -27,7 +27,6 @@ use lesson_11::backoff::Backoff;
 use lesson_11::job::{NewJob, State};
 use lesson_11::store::{self, Store};
 use lesson_11::work;
-use postgres::Client;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -157,18 +156,21 @@ pub fn run(flags: &Flags) -> Result<(), Fail> {
         .database_url
         .as_ref()
         .filter(|url| !url.trim().is_empty());
+    if given.is_none() && postgres::bin_dir().is_none() {
+        missing(postgres::HOW_TO_INSTALL);
+    }
+    let Some(pgbench) = pgbench_program() else {
+        missing(
+            "pgbench is not installed: it comes with PostgreSQL's programs (Debian/Ubuntu: \
+             `apt install postgresql`, macOS: `brew install postgresql`)",
+        );
+    };
     let server: Option<Server> = match given {
         Some(_) => None,
         None => match postgres::find_or_start() {
             Ok(server) => Some(server),
             Err(why) => missing(&why),
         },
-    };
-    let Some(pgbench) = pgbench_program() else {
-        missing(
-            "pgbench is not installed: it comes with PostgreSQL's programs (Debian/Ubuntu: \
-             `apt install postgresql`, macOS: `brew install postgresql`)",
-        );
     };
     let server_url = match (given, &server) {
         (Some(url), _) => url.clone(),
@@ -447,7 +449,7 @@ struct Bench {
     exe: PathBuf,
     /// Connected to the server's own database, never to a measured one, so its queries are
     /// not counted as the measured database's.
-    stats: Client,
+    stats: ::postgres::Client,
     jobs: usize,
     pgbench_seconds: usize,
 }

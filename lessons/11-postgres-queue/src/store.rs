@@ -11,7 +11,8 @@
 use lesson_10::backoff::Backoff;
 use lesson_10::job::{Claim, Job, NewJob, State};
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, NoTls, Row, Statement, Transaction};
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -206,8 +207,13 @@ pub struct Store {
     backoff: Backoff,
     /// New: added to the server's clock, so tests can run out a lease without waiting.
     skew_ms: i64,
+    /// New: the turn's statements, prepared on this connection the first time they run.
+    cache: Prepared,
 }
 // ANCHOR_END: store
+
+/// Statements prepared on one connection, by their text.
+type Prepared = HashMap<&'static str, Statement>;
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -261,6 +267,7 @@ impl Store {
             server: describe(url),
             backoff,
             skew_ms: 0,
+            cache: Prepared::new(),
         };
         store.ensure_schema()?;
         Ok(store)
@@ -368,6 +375,7 @@ impl Store {
         turn: &Turn<'_>,
     ) -> Result<TurnResult, StoreError> {
         let (skew, backoff) = (self.skew_ms, self.backoff);
+        let cache = &mut self.cache;
         let mut tx = self
             .client
             .transaction()
@@ -377,7 +385,7 @@ impl Store {
             let now = now_ms(&mut tx)? + skew;
             let lease_until = now + lease.as_millis() as i64;
             let mut out = TurnResult {
-                recorded: record(&mut tx, turn.finished, now, &backoff)?,
+                recorded: record(&mut tx, turn.finished, now, &backoff, cache)?,
                 lost: renew(&mut tx, turn.renew, lease_until)?,
                 ..TurnResult::default()
             };
@@ -388,7 +396,7 @@ impl Store {
                 out.rescued = rescue(&mut tx, now)?;
             }
             if turn.claim > 0 {
-                out.claimed = claim(&mut tx, worker, turn.claim, now, lease_until)?;
+                out.claimed = claim(&mut tx, worker, turn.claim, now, lease_until, cache)?;
                 if !out.claimed.is_empty() && crate::cut::now("mid-claim") {
                     cut(&mut tx)?;
                 }
@@ -672,11 +680,28 @@ fn cut(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
     tx.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")
 }
 
+/// New: `sql` prepared on this connection, once: the server parses and plans it the first
+/// times it runs, then keeps its plan, and every turn after sends only the values. A turn's two
+/// big statements cost more to plan than to run, and a worker runs them many times a second.
+fn prepared(
+    tx: &mut Transaction<'_>,
+    cache: &mut Prepared,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = cache.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = tx.prepare(sql)?;
+    cache.insert(sql, statement.clone());
+    Ok(statement)
+}
+
 /// The server's clock in milliseconds since the Unix epoch.
 fn now_ms(tx: &mut Transaction<'_>) -> Result<i64, postgres::Error> {
-    // clock_timestamp, not now(): now() is the start of the transaction.
+    // clock_timestamp, not now(): now() is the start of the transaction. `_typed`: the
+    // statement travels with its values, one round trip instead of two (prepare, then run).
     Ok(tx
-        .query_one(
+        .query_typed_one(
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
             &[],
         )?
@@ -853,8 +878,11 @@ fn claim(
     n: usize,
     now: i64,
     lease_until: i64,
+    cache: &mut Prepared,
 ) -> Result<Vec<Claim>, postgres::Error> {
-    let rows = tx.query(
+    let statement = prepared(
+        tx,
+        cache,
         "WITH picked AS (
              SELECT id FROM jobs
              WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= $1
@@ -870,8 +898,8 @@ fn claim(
              lease_token = s.token, lease_until = $4
          FROM started s WHERE j.id = s.job_id
          RETURNING j.id, j.payload, j.attempts, j.max_attempts, j.lease_token, j.last_error",
-        &[&now, &(n as i64), &worker, &lease_until],
     )?;
+    let rows = tx.query(&statement, &[&now, &(n as i64), &worker, &lease_until])?;
     let mut claims: Vec<Claim> = rows
         .iter()
         .map(|r| Claim {
@@ -923,6 +951,7 @@ fn record(
     finished: &[Finished],
     now: i64,
     backoff: &Backoff,
+    cache: &mut Prepared,
 ) -> Result<Vec<Recorded>, postgres::Error> {
     if finished.is_empty() {
         return Ok(Vec::new());
@@ -934,24 +963,26 @@ fn record(
         .iter()
         .map(|f| f.result.as_deref().unwrap_or_default())
         .collect();
+    let statement = prepared(
+        tx,
+        cache,
+        "WITH done AS (
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])
+                 AS d (id, token, output)),
+         held AS (
+             UPDATE jobs j SET state = 'completed', lease_token = NULL, lease_until = NULL
+             FROM done d
+             WHERE j.id = d.id AND j.lease_token = d.token AND j.state = 'running'
+             RETURNING j.id, d.token, d.output),
+         effect AS (
+             INSERT INTO effects (job_id, output) SELECT id, output FROM held),
+         ended AS (
+             UPDATE runs r SET ended_at = $4, outcome = 'completed'
+             FROM held h WHERE r.id = h.token)
+         SELECT token FROM held",
+    )?;
     let completed: Vec<i64> = tx
-        .query(
-            "WITH done AS (
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])
-                     AS d (id, token, output)),
-             held AS (
-                 UPDATE jobs j SET state = 'completed', lease_token = NULL, lease_until = NULL
-                 FROM done d
-                 WHERE j.id = d.id AND j.lease_token = d.token AND j.state = 'running'
-                 RETURNING j.id, d.token, d.output),
-             effect AS (
-                 INSERT INTO effects (job_id, output) SELECT id, output FROM held),
-             ended AS (
-                 UPDATE runs r SET ended_at = $4, outcome = 'completed'
-                 FROM held h WHERE r.id = h.token)
-             SELECT token FROM held",
-            &[&ids, &tokens, &outputs, &now],
-        )?
+        .query(&statement, &[&ids, &tokens, &outputs, &now])?
         .iter()
         .map(|r| r.get(0))
         .collect();

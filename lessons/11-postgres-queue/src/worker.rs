@@ -111,6 +111,9 @@ struct Done {
     result: Result<String, String>,
 }
 
+/// How often the listener looks whether its worker is leaving.
+const STOP_CHECK: Duration = Duration::from_millis(25);
+
 // ANCHOR: listen
 /// New: a thread with a connection of its own that waits for `NOTIFY` and wakes the loop. A
 /// notification says only "look now"; the loop's claim decides what there is. If the connection
@@ -132,23 +135,27 @@ fn listen(url: String, wake: crossbeam_channel::Sender<()>, stop: Arc<AtomicBool
         let _ = client.batch_execute("SET application_name = 'lesson-11 listener'");
         // A notification may have come before LISTEN took effect: look once now.
         let _ = wake.try_send(());
+        let mut quiet = Duration::ZERO;
         loop {
             if stop.load(Ordering::Acquire) {
                 return;
             }
-            let next = client
-                .notifications()
-                .timeout_iter(Duration::from_millis(250))
-                .next();
+            // Short waits, so a worker that is leaving is not kept waiting for its listener.
+            let next = client.notifications().timeout_iter(STOP_CHECK).next();
             match next {
                 Ok(Some(_)) => {
+                    quiet = Duration::ZERO;
                     // Many notifications, one wake-up: the channel holds one at most.
                     let _ = wake.try_send(());
                 }
                 Ok(None) => {
+                    quiet += STOP_CHECK;
                     // Quiet for 250 ms: ask the server something, so a dead connection shows.
-                    if client.simple_query("").is_err() {
-                        break;
+                    if quiet >= Duration::from_millis(250) {
+                        quiet = Duration::ZERO;
+                        if client.simple_query("").is_err() {
+                            break;
+                        }
                     }
                 }
                 Err(_) => break,
