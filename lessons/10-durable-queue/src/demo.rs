@@ -1,16 +1,16 @@
 //! The demo: worker processes share one queue file; the first is killed mid-job.
 
 use clap::Args as ClapArgs;
-use course_support::timeline::{self, Span};
+use course_support::timeline;
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
 use lesson_10::job::{NewJob, State};
-use lesson_10::store::{Durability, Run, Store};
+use lesson_10::picture;
+use lesson_10::store::{Durability, Store};
 
 /// Why the demo stopped: a database error or a worker process that misbehaved.
 type Fail = Box<dyn std::error::Error>;
 use lesson_10::work;
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -230,7 +230,7 @@ fn report(
     println!();
 
     let runs = store.runs()?;
-    let (spans, labels) = picture(&runs, f.workers + 1, threads, t0, killed_at);
+    let (spans, labels) = picture::spans(&runs, f.workers + 1, threads, t0, killed_at);
     println!(
         "Every attempt, one row per thread of each worker process \
          (! = failed, or cut short by the kill):"
@@ -263,41 +263,6 @@ fn report(
         return Err(demo_error("the queue lost or doubled work"));
     }
     Ok(())
-}
-
-/// Spans for the run picture: a row per thread of each worker process, each attempt on the
-/// first row of its worker that is free at its start.
-fn picture(
-    runs: &[Run],
-    workers: usize,
-    threads: usize,
-    t0: Duration,
-    killed_at: Duration,
-) -> (Vec<Span>, Vec<String>) {
-    let ms = |t: i64| Duration::from_millis(t as u64).saturating_sub(t0);
-    let mut free: BTreeMap<(usize, usize), Duration> = BTreeMap::new();
-    let mut spans = Vec::new();
-    for run in runs {
-        let w: usize = run.worker.parse().unwrap_or(1);
-        let start = ms(run.started_at);
-        // A killed attempt never recorded its end: draw it until the kill.
-        let end = run.ended_at.map_or(killed_at.saturating_sub(t0), ms);
-        let lane = (1..=threads)
-            .find(|l| free.get(&(w, *l)).is_none_or(|until| *until <= start))
-            .unwrap_or(threads);
-        free.insert((w, lane), end);
-        spans.push(Span {
-            worker: (w - 1) * threads + lane,
-            job: run.job as u64,
-            start,
-            end,
-            failed: run.outcome.as_deref() != Some("completed"),
-        });
-    }
-    let labels = (1..=workers)
-        .flat_map(|w| (1..=threads).map(move |l| format!("worker {w}.{l}")))
-        .collect();
-    (spans, labels)
 }
 
 fn spawn(

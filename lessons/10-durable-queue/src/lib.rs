@@ -29,6 +29,7 @@ pub mod backoff;
 pub mod clock;
 pub mod fault;
 pub mod job;
+pub mod picture;
 pub mod store;
 pub mod throughput;
 pub mod work;

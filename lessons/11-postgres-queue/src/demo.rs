@@ -3,12 +3,11 @@
 
 use clap::Args as ClapArgs;
 use course_support::postgres::{self, Server};
-use course_support::timeline::{self, Span};
+use course_support::timeline;
 use lesson_11::backoff::Backoff;
 use lesson_11::job::{NewJob, State};
-use lesson_11::store::{self, Run, Store};
+use lesson_11::store::{self, Store};
 use lesson_11::work;
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -206,6 +205,7 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
     std::thread::sleep(Duration::from_millis(f.work_ms as u64 * 2));
     first.kill()?;
     let _ = first.wait();
+    let killed_at = now();
     println!(
         "   Killed it with SIGKILL a third of the way into jobs 1..={threads}. The server still \
          says they are running, leased to it, until the lease runs out."
@@ -276,7 +276,7 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
     // The demo's own connection did not survive the restart: a new one for the report.
     drop(store);
     let mut store = Store::connect(&url, Backoff::default())?;
-    report(&mut store, enqueued, orders, f, threads, t0, now())
+    report(&mut store, enqueued, orders, f, threads, t0, killed_at)
 }
 
 fn report(
@@ -286,7 +286,7 @@ fn report(
     f: &Flags,
     threads: usize,
     t0: Duration,
-    end: Duration,
+    killed_at: Duration,
 ) -> Result<(), Fail> {
     let jobs = store.jobs()?;
     let effects = store.effects()?;
@@ -317,7 +317,7 @@ fn report(
     }
     println!();
     let runs = store.runs()?;
-    let (spans, labels) = picture(&runs, f.workers + 1, threads, t0, end);
+    let (spans, labels) = lesson_10::picture::spans(&runs, f.workers + 1, threads, t0, killed_at);
     println!(
         "Every attempt, one row per thread of each worker process \
          (! = failed, or cut short by the kill):"
@@ -357,48 +357,6 @@ fn report(
         return Err("the queue lost or doubled work".into());
     }
     Ok(())
-}
-
-/// Spans for the run picture: a row per thread of each worker process.
-fn picture(
-    runs: &[Run],
-    workers: usize,
-    threads: usize,
-    t0: Duration,
-    end: Duration,
-) -> (Vec<Span>, Vec<String>) {
-    let ms = |t: i64| Duration::from_millis(t as u64).saturating_sub(t0);
-    let mut free: BTreeMap<(usize, usize), Duration> = BTreeMap::new();
-    let mut spans = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
-        let w: usize = run.worker.parse().unwrap_or(1);
-        let start = ms(run.started_at);
-        // A killed attempt never recorded its end: draw it until the job's next attempt.
-        let end = run.ended_at.map_or_else(
-            || {
-                runs[i + 1..]
-                    .iter()
-                    .find(|r| r.job == run.job)
-                    .map_or(end.saturating_sub(t0), |r| ms(r.started_at))
-            },
-            ms,
-        );
-        let lane = (1..=threads)
-            .find(|l| free.get(&(w, *l)).is_none_or(|until| *until <= start))
-            .unwrap_or(threads);
-        free.insert((w, lane), end);
-        spans.push(Span {
-            worker: (w - 1) * threads + lane,
-            job: run.job as u64,
-            start,
-            end,
-            failed: run.outcome.as_deref() != Some("completed"),
-        });
-    }
-    let labels = (1..=workers)
-        .flat_map(|w| (1..=threads).map(move |l| format!("worker {w}.{l}")))
-        .collect();
-    (spans, labels)
 }
 
 fn spawn(
