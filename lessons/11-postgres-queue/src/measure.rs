@@ -39,7 +39,7 @@ type Fail = Box<dyn std::error::Error>;
 #[derive(ClapArgs)]
 pub struct Flags {
     /// Jobs in each end-to-end row (1 to 100000).
-    #[arg(long, default_value = "5000", value_parser = |s: &str| count(s, 1, 100_000), allow_negative_numbers = true)]
+    #[arg(long, default_value = "10000", value_parser = |s: &str| count(s, 1, 100_000), allow_negative_numbers = true)]
     jobs: usize,
     /// Rounds of every row; the table shows each row's middle one (1 to 20).
     #[arg(long, default_value = "3", value_parser = |s: &str| count(s, 1, 20), allow_negative_numbers = true)]
