@@ -11,7 +11,7 @@
 //! the claim that a test holds inside its transaction on purpose gets 8 s); and every test runs
 //! under a 10 s limit. Time is whatever the test passes as `now_ms`.
 
-use course_support::postgres::{Server, for_tests};
+use course_support::postgres::{Server, for_exercise};
 use course_support::testing::within;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
@@ -38,7 +38,12 @@ const SKIP_LOCKED: &str = "A claim must never wait for another one: pick the row
 fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Option<Server>> = OnceLock::new();
     SERVER
-        .get_or_init(|| for_tests("exercise 11a's tests (ex20-skip-locked)"))
+        .get_or_init(|| {
+            for_exercise(
+                "exercise 11a's tests (ex20-skip-locked)",
+                env!("CARGO_PKG_NAME"),
+            )
+        })
         .as_ref()
 }
 

@@ -12,7 +12,7 @@
 //! tests give each thread its own connection and start every round at a `Barrier`, so that the
 //! calls meet, round after round.
 
-use course_support::postgres::{Server, for_tests};
+use course_support::postgres::{Server, for_exercise};
 use course_support::testing::within;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
@@ -42,7 +42,12 @@ const EXACTLY_ONCE: &str = "Let the statement that changes a job be the one that
 fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Option<Server>> = OnceLock::new();
     SERVER
-        .get_or_init(|| for_tests("exercise 11b's tests (ex21-rescuer)"))
+        .get_or_init(|| {
+            for_exercise(
+                "exercise 11b's tests (ex21-rescuer)",
+                env!("CARGO_PKG_NAME"),
+            )
+        })
         .as_ref()
 }
 

@@ -217,6 +217,21 @@ pub fn for_tests(what: &str) -> Option<Server> {
     }
 }
 
+/// For an exercise's tests, which the exercise and its solution share: the server, or, without
+/// one, a NOT RUN line and `None` for the solution (a plain `cargo test` must pass on a machine
+/// without PostgreSQL) but a failure for the student's exercise, since a test that did not run
+/// cannot say the student's code is right. `package` is the crate under test
+/// (`env!("CARGO_PKG_NAME")` in the test file).
+pub fn for_exercise(what: &str, package: &str) -> Option<Server> {
+    if package.ends_with("-solution") {
+        return for_tests(what);
+    }
+    match find_or_start() {
+        Ok(server) => Some(server),
+        Err(why) => panic!("{package} needs a PostgreSQL server to test your code: {why}"),
+    }
+}
+
 /// Starts a throwaway server: `initdb` in a new temporary folder, then `postgres` on a free port of
 /// 127.0.0.1 (and a Unix socket in the folder), trusting local connections, under a shell that
 /// stops it and deletes the folder when this process lets go of it. As root, the server runs as
