@@ -227,7 +227,8 @@ fn round(seed: u64, r: u64, server: &postgres::Server, tally: &mut Tally) {
     }
     for (w, p) in procs.iter_mut().enumerate() {
         let status = p.wait(Duration::from_secs(10), seed);
-        if status.code().is_none() && !(w == victim && !victim_alive) {
+        let killed_by_the_test = w == victim && !victim_alive;
+        if status.code().is_none() && !killed_by_the_test {
             kills += 1;
             tally.aborted += 1;
             check!(
