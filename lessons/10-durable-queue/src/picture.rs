@@ -81,11 +81,7 @@ mod tests {
         );
         let rows: Vec<(u64, usize)> = spans.iter().map(|s| (s.job, s.worker)).collect();
         assert_eq!(rows, [(1, 1), (2, 2), (3, 2), (1, 3)]);
-        assert_eq!(
-            spans[0].end,
-            Duration::from_millis(300),
-            "until the kill"
-        );
+        assert_eq!(spans[0].end, Duration::from_millis(300), "until the kill");
         assert!(spans[0].failed && !spans[1].failed);
     }
 }
