@@ -246,7 +246,6 @@ fn bad_flags_get_one_line_and_exit_code_2() {
         &["--lease-ms", "999"],
         &["--jobs", "0"],
         &["--nonsense"],
-        &["enqueue"],
         &["enqueue", "--database-url", "x", "--jobs", "-1"],
         &["worker", "--database-url", "x", "--threads", "0"],
         &["worker", "--database-url", "x", "--lease-ms", "10"],
@@ -255,6 +254,18 @@ fn bad_flags_get_one_line_and_exit_code_2() {
         &["explode"],
     ] {
         assert_rejected(BIN, args);
+    }
+}
+
+#[test]
+fn a_command_without_a_server_url_gets_one_line_and_exit_code_2() {
+    // `run` clears DATABASE_URL, which would otherwise stand in for --database-url.
+    for cmd in ["enqueue", "worker", "status", "retry"] {
+        let out = run(&[cmd], &[], Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{cmd}: {stderr}");
+        assert!(stderr.contains("--database-url"), "{cmd}: {stderr}");
     }
 }
 

@@ -64,11 +64,19 @@ fn exit_with(err: clap::Error) -> ! {
 /// followed by a pointer to `--help` in place of clap's usage block.
 pub fn one_line(err: &clap::Error) -> String {
     let text = err.render().to_string();
-    let first = text
-        .lines()
+    let mut lines = text.lines();
+    let mut first = lines
         .next()
         .unwrap_or("error: bad arguments")
-        .trim_end();
+        .trim_end()
+        .to_string();
+    // "…were not provided:" is followed by the flags it means, one per line: keep them.
+    if first.ends_with(':') {
+        for more in lines.take_while(|l| !l.trim().is_empty()) {
+            first.push(' ');
+            first.push_str(more.trim());
+        }
+    }
     format!("{first} (see --help)")
 }
 
@@ -177,6 +185,19 @@ mod tests {
             message.contains("'-1'") && message.contains("whole number"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_missing_required_flag_is_named() {
+        #[derive(Parser, Debug)]
+        struct Needs {
+            #[arg(long)]
+            db: String,
+        }
+        let err = Needs::try_parse_from(["lesson"]).expect_err("--db is required");
+        let message = one_line(&err);
+        assert!(message.contains("--db"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 
     #[test]
