@@ -9,7 +9,8 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(5);
 const HANG: &str = "is a worker waiting on the queue without also waiting on token.done()? \
-                    And is the queue closed (its sender dropped) once every job is in it?";
+                    Is the queue closed (its sender dropped) once every job is in it? And did \
+                    you drop your own results sender before collecting answers.iter()?";
 
 /// Runs a batch with a bound: a pool that never finishes fails the test instead of hanging it.
 fn run_within<F>(workers: usize, jobs: u64, work: F) -> Report
@@ -112,47 +113,48 @@ fn an_idle_worker_leaves_when_the_token_is_cancelled_although_the_queue_is_open(
 
 #[test]
 fn a_worker_starts_no_job_once_the_token_is_cancelled() {
-    // Repeated: with a job queued and the token cancelled, select! picks either at random.
-    for _ in 0..20 {
-        let (queue, jobs) = crossbeam_channel::unbounded();
-        let (results, answers) = crossbeam_channel::unbounded();
-        for n in 1..=3 {
-            queue.send(n).unwrap();
-        }
-        let token = CancelToken::new();
-        token.cancel(Reason::Requested);
-        let ran = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&ran);
-        within(
-            LIMIT,
-            "a worker with a cancelled token",
-            "once the token is cancelled the worker must return, not wait for more jobs",
-            move || {
-                worker(
-                    jobs,
-                    &token,
-                    &|n, _| {
-                        count.fetch_add(1, Ordering::SeqCst);
-                        Ok(n)
-                    },
-                    results,
-                )
-            },
-        );
+    // With a job queued and the token cancelled, select! picks either at random, drawing from a
+    // generator that belongs to the thread. A fresh thread starts that generator afresh, so all
+    // the rounds run on one thread: that way each round's choice differs.
+    let rounds = within(
+        LIMIT,
+        "a worker with a cancelled token",
+        "once the token is cancelled the worker must return, not wait for more jobs",
+        || {
+            let mut rounds = Vec::new();
+            for _ in 0..64 {
+                let (queue, jobs) = crossbeam_channel::unbounded();
+                let (results, answers) = crossbeam_channel::unbounded();
+                for n in 1..=3 {
+                    queue.send(n).unwrap();
+                }
+                let token = CancelToken::new();
+                token.cancel(Reason::Requested);
+                let ran = AtomicUsize::new(0);
+                let work = |n, _: &CancelToken| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(n)
+                };
+                worker(jobs, &token, &work, results);
+                let got: Vec<(u64, Status)> = answers.try_iter().collect();
+                rounds.push((ran.load(Ordering::SeqCst), got));
+                drop(queue);
+            }
+            rounds
+        },
+    );
+    for (ran, got) in rounds {
         assert_eq!(
-            ran.load(Ordering::SeqCst),
-            0,
+            ran, 0,
             "a job started although the token was already cancelled: select! picks at random when \
              the queue and token.done() are both ready, so check token.is_cancelled() before \
              starting the job it hands you"
         );
-        let got: Vec<(u64, Status)> = answers.try_iter().collect();
         assert!(
             got.is_empty() || got == [(1, Status::Cancelled)],
             "a job taken after the cancel is reported once, as Cancelled, and the worker stops \
              taking jobs; got {got:?}"
         );
-        drop(queue);
     }
 }
 
@@ -294,6 +296,85 @@ fn the_report_names_the_first_error_not_a_later_one() {
     );
     assert_eq!(report.failed(), 2, "both failures are reported as failed");
     assert_accounted(&report, 10);
+
+    // The same with the ids the other way round: job 10 is taken first and fails late, job 1
+    // fails first. The reason is whichever failed first in time, not the lowest or highest id.
+    let report = within(
+        LIMIT,
+        "a run whose job 10 waits for the cancel",
+        HANG,
+        || {
+            run_until_first_error(2, vec![10, 1, 2, 3], |n, token| match n {
+                10 => {
+                    let _ = token.done().recv();
+                    Err("job 10 gave up after the cancel".into())
+                }
+                1 => Err("job 1 failed".into()),
+                _ => Ok(n),
+            })
+        },
+    );
+    assert_eq!(
+        report.reason,
+        Some(Reason::FirstError { job: 1 }),
+        "job 1 failed first and job 10 only after the cancel: the reason is the failure that \
+         came first in time (token.reason() keeps it), not the first or last in the report"
+    );
+    assert_eq!(
+        report.outcomes.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [1, 2, 3, 10],
+        "the report is sorted by job id, whatever order the jobs came in"
+    );
+}
+
+#[test]
+fn a_job_that_panics_is_not_lost() {
+    // Job 3 panics. The run may pass the panic on to its caller, or report job 3 as failed;
+    // it must not hang, and must not return a report that leaves job 3 out.
+    let outcome = within(
+        LIMIT,
+        "a run whose job 3 panics",
+        "a worker that panics drops its results sender; does the run still end (collect with \
+         answers.iter(), and let std::thread::scope pass the panic on)?",
+        || {
+            std::panic::catch_unwind(|| {
+                run_until_first_error(2, (1..=6).collect(), |n, _| {
+                    if n == 3 {
+                        panic!("job 3 panics");
+                    }
+                    Ok(n)
+                })
+            })
+        },
+    );
+    if let Ok(report) = outcome {
+        assert!(
+            report
+                .outcomes
+                .iter()
+                .any(|(n, s)| *n == 3 && matches!(s, Status::Failed(_))),
+            "job 3 panicked, yet the run returned a report without job 3 as failed: {report:?}. \
+             Don't swallow a worker's panic: let std::thread::scope pass it on (or report the \
+             job as Failed)"
+        );
+        assert_accounted(&report, 6);
+    }
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let outcome = within(
+        LIMIT,
+        "run_until_first_error with 0 workers",
+        "with 0 workers nobody takes a job: refuse it with assert!(workers > 0, ...) first",
+        || std::panic::catch_unwind(|| run_until_first_error(0, vec![1, 2], |n, _| Ok(n))),
+    );
+    assert!(
+        outcome.is_err(),
+        "run_until_first_error(0, ..) returned {:?}: a pool of 0 workers should panic \
+         (assert!(workers > 0, ...)), as its documentation says",
+        outcome.ok()
+    );
 }
 
 #[test]
@@ -337,7 +418,8 @@ fn counts_add_up_wherever_the_first_failure_comes() {
         started.sort_unstable();
         assert_eq!(
             started, ran,
-            "round {round}: the jobs that started should be exactly the ones reported done or              failed, each once; every other job is Cancelled and never starts"
+            "round {round}: the jobs that started should be exactly the ones reported done or \
+             failed, each once; every other job is Cancelled and never starts"
         );
         let late = late.load(Ordering::SeqCst);
         assert!(
