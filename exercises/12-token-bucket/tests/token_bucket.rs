@@ -13,6 +13,18 @@ use token_bucket::{ManualClock, TokenBucket};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// Runs one test's body, failing it with a message if it has not finished within `LIMIT`.
+fn answers_at_once(name: &'static str, body: fn()) {
+    within(
+        LIMIT,
+        name,
+        "try_take never returned: does it wait (sleep, or loop until a token is back) instead of \
+         answering at once with the wait, or lock the bucket twice (a second `lock()` on the same \
+         Mutex while the first guard is alive deadlocks)?",
+        body,
+    );
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -54,6 +66,13 @@ fn assert_wait(got: Result<(), Duration>, expected: Duration, when: &str) {
 
 #[test]
 fn a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait() {
+    answers_at_once(
+        "a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait",
+        a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait_body,
+    );
+}
+
+fn a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait_body() {
     let (bucket, _clock) = bucket_at(Duration::ZERO, 10, 3);
     let (taken, refused) = take_all(&bucket, 100);
     assert_eq!(
@@ -75,6 +94,13 @@ fn a_full_bucket_allows_the_burst_at_once_then_says_how_long_to_wait() {
 
 #[test]
 fn tokens_come_back_at_the_rate_and_the_wait_counts_down() {
+    answers_at_once(
+        "tokens_come_back_at_the_rate_and_the_wait_counts_down",
+        tokens_come_back_at_the_rate_and_the_wait_counts_down_body,
+    );
+}
+
+fn tokens_come_back_at_the_rate_and_the_wait_counts_down_body() {
     // At 10 per second: one token every 100 ms.
     let (bucket, clock) = bucket_at(ms(5_000), 10, 3);
     assert_eq!(take_all(&bucket, 100).0, 3, "the burst, at once");
@@ -105,6 +131,13 @@ fn tokens_come_back_at_the_rate_and_the_wait_counts_down() {
 
 #[test]
 fn a_long_quiet_spell_banks_no_more_than_the_burst() {
+    answers_at_once(
+        "a_long_quiet_spell_banks_no_more_than_the_burst",
+        a_long_quiet_spell_banks_no_more_than_the_burst_body,
+    );
+}
+
+fn a_long_quiet_spell_banks_no_more_than_the_burst_body() {
     let (bucket, clock) = bucket_at(Duration::ZERO, 10, 2);
     assert_eq!(take_all(&bucket, 100).0, 2, "the burst, at once");
     clock.advance(Duration::from_secs(60));
@@ -123,6 +156,13 @@ fn a_long_quiet_spell_banks_no_more_than_the_burst() {
 
 #[test]
 fn a_new_bucket_starts_full_whatever_the_clock_says() {
+    answers_at_once(
+        "a_new_bucket_starts_full_whatever_the_clock_says",
+        a_new_bucket_starts_full_whatever_the_clock_says_body,
+    );
+}
+
+fn a_new_bucket_starts_full_whatever_the_clock_says_body() {
     let (bucket, _clock) = bucket_at(Duration::from_secs(3_600), 10, 4);
     let (taken, _) = take_all(&bucket, 1_000);
     assert_eq!(
@@ -134,6 +174,13 @@ fn a_new_bucket_starts_full_whatever_the_clock_says() {
 
 #[test]
 fn the_long_run_rate_is_the_rate() {
+    answers_at_once(
+        "the_long_run_rate_is_the_rate",
+        the_long_run_rate_is_the_rate_body,
+    );
+}
+
+fn the_long_run_rate_is_the_rate_body() {
     // At 50 per second with bursts of 5, asking as often as possible every millisecond for 10 s:
     // the 5 of the burst, then one every 20 ms.
     let (bucket, clock) = bucket_at(Duration::ZERO, 50, 5);
@@ -159,6 +206,13 @@ fn the_long_run_rate_is_the_rate() {
 
 #[test]
 fn fractions_of_a_token_are_kept() {
+    answers_at_once(
+        "fractions_of_a_token_are_kept",
+        fractions_of_a_token_are_kept_body,
+    );
+}
+
+fn fractions_of_a_token_are_kept_body() {
     // At 3 per second, a token every 333.3 ms. Calls come every 10 ms, each bringing back 0.03 of
     // a token: rounded down to whole tokens, every one of them is lost.
     let (bucket, clock) = bucket_at(Duration::ZERO, 3, 3);
@@ -229,6 +283,96 @@ fn many_threads_at_one_instant_get_no_more_than_the_burst() {
             allowed, 8,
             "4 threads asking 100 times each at one instant got only {allowed} tokens from a full \
              bucket of 8"
+        );
+    }
+}
+
+#[test]
+fn time_is_counted_below_the_millisecond() {
+    answers_at_once(
+        "time_is_counted_below_the_millisecond",
+        time_is_counted_below_the_millisecond_body,
+    );
+}
+
+fn time_is_counted_below_the_millisecond_body() {
+    // At 1000 per second, a token every millisecond; the clock moves 400 µs at a time.
+    let (bucket, clock) = bucket_at(Duration::ZERO, 1_000, 1);
+    assert_eq!(bucket.try_take(), Ok(()), "the burst of 1, at once");
+    clock.advance(Duration::from_micros(400));
+    assert_wait(
+        bucket.try_take(),
+        Duration::from_micros(600),
+        "400 µs after emptying a bucket that refills at 1000 per second",
+    );
+    clock.advance(Duration::from_micros(400));
+    assert_wait(
+        bucket.try_take(),
+        Duration::from_micros(200),
+        "800 µs after emptying the bucket, in two steps of 400 µs (if the wait is still 1 ms, \
+         the elapsed time is measured in whole milliseconds: use `as_nanos()` or \
+         `as_secs_f64()`, not `as_millis()`, and round the wait up to the nanosecond, not the \
+         millisecond)",
+    );
+    clock.advance(Duration::from_micros(200));
+    assert_eq!(
+        bucket.try_take(),
+        Ok(()),
+        "exactly 1 ms after emptying a bucket that refills at 1000 per second, in steps of \
+         400 µs, 400 µs and 200 µs, the token is back: is each step's time counted to the \
+         nanosecond (not `as_millis()`, which rounds 400 µs down to 0 and then moves the time \
+         on), and is a bucket holding exactly one token allowed (`>=`, not `>`)?"
+    );
+}
+
+#[test]
+fn a_wait_that_is_not_whole_milliseconds_is_not_rounded_to_them() {
+    answers_at_once(
+        "a_wait_that_is_not_whole_milliseconds_is_not_rounded_to_them",
+        a_wait_that_is_not_whole_milliseconds_is_not_rounded_to_them_body,
+    );
+}
+
+fn a_wait_that_is_not_whole_milliseconds_is_not_rounded_to_them_body() {
+    // At 3 per second, a token every 333.333… ms.
+    let (bucket, clock) = bucket_at(Duration::ZERO, 3, 1);
+    assert_eq!(bucket.try_take(), Ok(()), "the burst of 1, at once");
+    assert_wait(
+        bucket.try_take(),
+        Duration::from_nanos(333_333_334),
+        "at 3 per second, just after the burst (the wait is 1/3 s, not rounded to whole \
+         milliseconds)",
+    );
+    clock.advance(Duration::from_nanos(333_333_334));
+    assert_eq!(
+        bucket.try_take(),
+        Ok(()),
+        "after waiting exactly the wait the bucket gave (333.333334 ms at 3 per second), a \
+         token should be back: round the wait up, not down"
+    );
+}
+
+#[test]
+fn a_rate_or_burst_of_zero_is_refused() {
+    answers_at_once(
+        "a_rate_or_burst_of_zero_is_refused",
+        a_rate_or_burst_of_zero_is_refused_body,
+    );
+}
+
+fn a_rate_or_burst_of_zero_is_refused_body() {
+    for (rate, burst, why) in [
+        (0, 5, "a rate of 0 would never refill"),
+        (5, 0, "a burst of 0 could never hold a token"),
+    ] {
+        let clock: Arc<ManualClock> = Arc::new(ManualClock::default());
+        let made = std::panic::catch_unwind(move || {
+            let _ = TokenBucket::new(rate, burst, clock);
+        });
+        assert!(
+            made.is_err(),
+            "TokenBucket::new({rate}, {burst}, ..) returned a bucket, but it should panic: {why} \
+             (start `new` with `assert!(rate_per_sec > 0, ..)` and `assert!(burst > 0, ..)`)"
         );
     }
 }
