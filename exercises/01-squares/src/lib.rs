@@ -22,6 +22,10 @@ pub fn worker(
 /// Squares every number with `workers` threads sharing one queue, and returns one `(n, n²)`
 /// pair per number, in any order.
 ///
+/// # Panics
+///
+/// If `square` panics: the worker running it dies, and joining it reports the failure.
+///
 /// `square` does the work; the tests pass one that also counts, so they can see how many jobs
 /// run at once.
 pub fn square_all<F>(workers: usize, numbers: Vec<u64>, square: F) -> Vec<(u64, u64)>

@@ -16,11 +16,21 @@ fn the_worker_squares_every_job_and_stops_when_the_queue_closes() {
         jobs_tx.send(n).unwrap();
     }
     drop(jobs_tx);
-    within(
+    let returned = within(
         LIMIT,
         "worker() on a closed queue",
         "does your loop end when the channel is closed and empty? `for job in jobs` does",
-        move || squares::worker(jobs, results, &|n| n * n),
+        move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                squares::worker(jobs, results, &|n| n * n)
+            }))
+            .is_ok()
+        },
+    );
+    assert!(
+        returned,
+        "worker() panicked once the queue was closed and empty: `jobs.recv()` returns Err then, \
+         which means \"stop\", not a failure to unwrap; `for job in jobs` stops by itself"
     );
     let got: Vec<(u64, u64)> = answers.try_iter().collect();
     assert_eq!(
@@ -31,6 +41,75 @@ fn the_worker_squares_every_job_and_stops_when_the_queue_closes() {
 }
 
 #[test]
+fn the_worker_waits_for_more_jobs_while_the_queue_is_open() {
+    let (jobs_tx, jobs) = crossbeam_channel::unbounded();
+    let (results, answers) = crossbeam_channel::unbounded();
+    let (returned_tx, returned) = crossbeam_channel::bounded::<()>(1);
+    std::thread::spawn(move || {
+        squares::worker(jobs, results, &|n| n * n);
+        let _ = returned_tx.send(());
+    });
+    let early = "worker() returned while the queue was empty but still open, before any job \
+                 came: loop with `for job in jobs` (which waits for the next job), not \
+                 `try_iter`/`try_recv`, which give up as soon as the queue is empty";
+    jobs_tx.send(5).expect(early);
+    let first = answers.recv_timeout(LIMIT);
+    assert_eq!(
+        first,
+        Ok((5, 25)),
+        "worker() got job 5 and sent no (5, 25) within {LIMIT:?}: send (n, square(n)) for each \
+         job as soon as it is done"
+    );
+    // The queue is empty now but still open: a worker must wait, not stop. An idle worker that
+    // quits does so at once, so a short wait is plenty (and costs a correct worker 0.3 s).
+    assert!(
+        returned.recv_timeout(Duration::from_millis(300)).is_err(),
+        "worker() returned while the queue was empty but still open, so a job sent after a \
+         pause would never run: loop with `for job in jobs` (which waits for the next job), \
+         not `try_iter`/`try_recv`, which give up as soon as the queue is empty"
+    );
+    jobs_tx.send(6).expect(early);
+    assert_eq!(
+        answers.recv_timeout(LIMIT),
+        Ok((6, 36)),
+        "job 6, sent after a pause, was never squared: does the worker stop when the queue is \
+         empty?"
+    );
+    drop(jobs_tx);
+    assert!(
+        returned.recv_timeout(LIMIT).is_ok(),
+        "worker() did not return within {LIMIT:?} of the queue closing: `for job in jobs` ends \
+         once every sender is dropped and the queue is empty"
+    );
+}
+
+#[test]
+fn a_job_that_panics_is_reported_not_hidden() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(
+            LIMIT,
+            "square_all(2 workers, 1..=10) where the job for 7 panics",
+            "a worker that panics drops its senders as it unwinds; does your collecting loop \
+             wait on a sender you still hold?",
+            || {
+                squares::square_all(2, (1..=10).collect(), |n| {
+                    assert_ne!(n, 7, "the job for 7 fails on purpose");
+                    n * n
+                })
+            },
+        )
+    });
+    if let Ok(answers) = outcome {
+        panic!(
+            "the job for 7 panicked, yet square_all returned {} answers as if all was well: \
+             `handle.join()` returns Err when that worker's thread panicked; don't discard it \
+             with `let _ =` or `.ok()`, `.expect()` it so the caller hears of the failure",
+            answers.len()
+        );
+    }
+}
+
+#[test]
 fn every_number_is_squared_exactly_once() {
     let counts = Arc::new(RunCounts::new());
     let seen = Arc::clone(&counts);
@@ -38,7 +117,9 @@ fn every_number_is_squared_exactly_once() {
         LIMIT,
         "square_all(3 workers, 1..=50)",
         "is a Sender still alive? Drop the jobs sender after sending, and don't keep a results \
-         sender in square_all, or the workers (or your collecting loop) wait for ever",
+         sender in square_all, or the workers (or your collecting loop) wait for ever. And \
+         join the workers only after the jobs sender is dropped: a worker joined earlier is \
+         still waiting for jobs, so `join` never returns",
         move || {
             squares::square_all(3, (1..=50).collect(), move |n| {
                 seen.ran(n);
@@ -50,8 +131,15 @@ fn every_number_is_squared_exactly_once() {
     answers.sort_unstable();
     let expected: Vec<(u64, u64)> = (1..=50).map(|n| (n, n * n)).collect();
     assert_eq!(
+        answers.len(),
+        50,
+        "{} answers for 50 numbers: collect with `answers.iter()`, which waits until the last \
+         worker is done; `try_iter()` takes only what has arrived so far",
+        answers.len()
+    );
+    assert_eq!(
         answers, expected,
-        "one (n, n²) pair per number; the order does not matter"
+        "one (n, square(n)) pair per number, the number first; the order does not matter"
     );
 }
 
@@ -69,7 +157,10 @@ fn no_more_than_workers_jobs_run_at_once_and_all_workers_help() {
             move || {
                 squares::square_all(workers, (1..=(3 * workers as u64)).collect(), move |n| {
                     let _running = inside.enter();
-                    if !inside.wait_for_peak(workers, Duration::from_secs(2)) {
+                    // Once one job has waited in vain, the rest need not: the test has failed.
+                    if !fell_short.load(Ordering::SeqCst)
+                        && !inside.wait_for_peak(workers, Duration::from_secs(2))
+                    {
                         fell_short.store(true, Ordering::SeqCst);
                     }
                     n * n
@@ -85,7 +176,8 @@ fn no_more_than_workers_jobs_run_at_once_and_all_workers_help() {
         assert!(
             !short.load(Ordering::SeqCst),
             "with {workers} workers, only {} jobs ever ran at once: are the workers running one \
-             after another (joining each before starting the next)?",
+             after another (joining each before starting the next), or did you start fewer than \
+             `workers` threads?",
             gauge.max()
         );
     }

@@ -23,6 +23,10 @@ pub fn worker(
 
 /// Squares every number with `workers` threads sharing one queue, and returns one `(n, n²)`
 /// pair per number, in any order.
+///
+/// # Panics
+///
+/// If `square` panics: the worker running it dies, and joining it reports the failure.
 pub fn square_all<F>(workers: usize, numbers: Vec<u64>, square: F) -> Vec<(u64, u64)>
 where
     F: Fn(u64) -> u64 + Send + Sync + 'static,
