@@ -29,11 +29,17 @@ where
     })
 }
 
+/// The id of the `n`th job (from 1). Ids are not positions: a run must report `job.id`, not a
+/// count of the jobs it has seen.
+fn id(n: u64) -> u64 {
+    100 + 7 * n
+}
+
 fn jobs(works: &[Duration]) -> Vec<Job> {
     works
         .iter()
         .zip(1..)
-        .map(|(&work, id)| Job { id, work })
+        .map(|(&work, n)| Job { id: id(n), work })
         .collect()
 }
 
@@ -114,7 +120,8 @@ fn a_cancel_channel_whose_senders_are_gone_counts_as_cancelled() {
     let (outcome, _) = timed(
         "a wait on a disconnected cancel channel",
         "a channel whose senders are all gone is ready at once (recv returns Err): that is a \
-         cancel too, not something to wait past",
+         cancel too, not something to wait past. And a thread::sleep cannot be cut short by it: \
+         select! on the cancel channel together with after(work) and after(limit)",
         || {
             let (cancel, cancelled) = crossbeam_channel::bounded::<()>(1);
             drop(cancel);
@@ -175,13 +182,9 @@ fn thread_usage() -> Option<(Duration, u64)> {
 
 #[test]
 fn waiting_sleeps_until_something_happens() {
-    let (usage, took) = timed("a 600 ms time-out", SLEEPS, || {
+    let (usage, took) = timed("a 1 s time-out", SLEEPS, || {
         let (cpu, sleeps) = thread_usage()?;
-        let outcome = wait_or_time_out(
-            Duration::from_secs(10),
-            Duration::from_millis(600),
-            &never(),
-        );
+        let outcome = wait_or_time_out(Duration::from_secs(10), Duration::from_secs(1), &never());
         assert_eq!(outcome, Outcome::TimedOut);
         let (cpu_after, sleeps_after) = thread_usage()?;
         Some((cpu_after - cpu, sleeps_after - sleeps))
@@ -196,8 +199,10 @@ fn waiting_sleeps_until_something_happens() {
          try_recv) over and over spins; select! blocks the thread until one of its channels is \
          ready"
     );
+    // select! sleeps once and wakes once; a loop that sleeps even 200 ms between checks wakes
+    // the thread five times in a second.
     assert!(
-        wake_ups < 50,
+        wake_ups < 5,
         "waiting {took:?} woke the thread {wake_ups} times: a loop that sleeps a little and \
          checks again is polling, and answers a cancel late; select! sleeps once, until one of \
          its channels is ready"
@@ -213,12 +218,14 @@ fn a_stuck_job_times_out_and_the_others_finish() {
         RUN_HANG,
         move || run_with_timeout(2, jobs(&works), Duration::from_millis(300)),
     );
-    let mut expected = vec![(1, Outcome::TimedOut)];
-    expected.extend((2..=8).map(|id| (id, Outcome::Done)));
+    let mut expected = vec![(id(1), Outcome::TimedOut)];
+    expected.extend((2..=8).map(|n| (id(n), Outcome::Done)));
     assert_eq!(
         sorted(results),
         expected,
-        "job 1 (10 s) times out at 300 ms; jobs 2 to 8 (1 ms each) are done"
+        "job {} (10 s) times out at 300 ms; the other 7 (1 ms each) are done. Each result \
+         carries its job's own id (job.id), not a count of jobs taken",
+        id(1)
     );
 }
 
@@ -233,7 +240,7 @@ fn each_job_gets_its_own_limit_from_when_it_starts() {
             Duration::from_millis(500),
         )
     });
-    let expected: Vec<(u64, Outcome)> = (1..=10).map(|id| (id, Outcome::Done)).collect();
+    let expected: Vec<(u64, Outcome)> = (1..=10).map(|n| (id(n), Outcome::Done)).collect();
     assert_eq!(
         sorted(results),
         expected,
@@ -253,7 +260,7 @@ fn the_workers_run_side_by_side() {
             Duration::from_millis(250),
         )
     });
-    let expected: Vec<(u64, Outcome)> = (1..=8).map(|id| (id, Outcome::TimedOut)).collect();
+    let expected: Vec<(u64, Outcome)> = (1..=8).map(|n| (id(n), Outcome::TimedOut)).collect();
     assert_eq!(sorted(results), expected);
     assert!(
         took >= Duration::from_millis(500),
@@ -276,11 +283,11 @@ fn every_job_is_reported_exactly_once() {
          sender dropped before you collect?",
         move || run_with_timeout(3, jobs(&works), Duration::from_secs(2)),
     );
-    let expected: Vec<(u64, Outcome)> = (1..=50).map(|id| (id, Outcome::Done)).collect();
+    let expected: Vec<(u64, Outcome)> = (1..=50).map(|n| (id(n), Outcome::Done)).collect();
     assert_eq!(
         sorted(results),
         expected,
-        "one (id, Done) per job, none missing, none twice"
+        "one (job.id, Done) per job, none missing, none twice"
     );
 }
 
@@ -292,4 +299,24 @@ fn no_jobs_means_no_results() {
         || run_with_timeout(2, Vec::new(), Duration::from_millis(10)),
     );
     assert!(results.is_empty());
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let outcome = within(
+        LIMIT,
+        "run_with_timeout with 0 workers",
+        "with 0 workers nobody takes a job: refuse it with assert!(workers > 0, ...) first",
+        || {
+            std::panic::catch_unwind(|| {
+                run_with_timeout(0, jobs(&[Duration::ZERO]), Duration::from_secs(1))
+            })
+        },
+    );
+    assert!(
+        outcome.is_err(),
+        "run_with_timeout(0, ..) returned {:?}: a pool of 0 workers should panic \
+         (assert!(workers > 0, ...)), as its documentation says",
+        outcome.ok()
+    );
 }
