@@ -92,15 +92,17 @@ fn never_more_than_limit_items_run_at_once_and_the_pool_gets_there() {
 
 #[test]
 fn a_slow_item_does_not_hold_up_the_others() {
-    // Item 0 waits until the seven others are done. With one shared queue, the second worker
-    // takes all seven while the first is busy; if each worker had a fixed share of the items,
-    // some of them would be stuck behind item 0.
+    // Whichever item starts first waits until the seven others are done. With one shared
+    // queue, the second worker takes all seven while the first is busy; if each worker had a
+    // fixed share of the items (however they were split), some of them would be stuck behind
+    // the slow one.
     let (done_tx, done) = crossbeam_channel::unbounded::<()>();
     let held_up = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&held_up);
+    let first = AtomicBool::new(true);
     let mut results = within(LIMIT, "run_bounded(2, 0..8)", HANG, move || {
         in_flight::run_bounded(2, (0..8).collect(), move |n: u64| {
-            if n == 0 {
+            if first.swap(false, Ordering::SeqCst) {
                 let deadline = Instant::now() + Duration::from_secs(3);
                 if (1..8).any(|_| done.recv_deadline(deadline).is_err()) {
                     flag.store(true, Ordering::SeqCst);
@@ -115,7 +117,7 @@ fn a_slow_item_does_not_hold_up_the_others() {
     });
     assert!(
         !held_up.load(Ordering::SeqCst),
-        "item 0 waited 3 s for the other seven items, and they never got done: do all workers \
+        "the first item to start waited 3 s for the other seven, and they never got done: do all workers \
          take from one shared queue (clones of one Receiver), so that a free worker picks up \
          the next item while another is busy? Splitting the items into a fixed share per \
          worker leaves some waiting behind a slow one"
@@ -165,6 +167,12 @@ fn every_worker_has_finished_when_run_bounded_returns() {
         })
     });
     let (started, ended) = (started.load(Ordering::SeqCst), ended.load(Ordering::SeqCst));
+    assert!(
+        started <= 3,
+        "30 items with a limit of 3 ran on {started} different threads: start exactly `limit` \
+         worker threads that take items from one queue, not a thread per item (even one that \
+         waits for a free place first)"
+    );
     assert_eq!(
         started, ended,
         "{started} threads ran items, but only {ended} of them had ended when run_bounded \
@@ -175,6 +183,32 @@ fn every_worker_has_finished_when_run_bounded_returns() {
         30,
         "one result per item: collect until the results channel closes"
     );
+}
+
+#[test]
+fn an_item_that_panics_is_reported_not_hidden() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(
+            LIMIT,
+            "run_bounded(2, 1..=10) where item 7 panics",
+            "a worker that panics drops its senders as it unwinds; does your collecting loop \
+             wait on a sender you still hold?",
+            || {
+                in_flight::run_bounded(2, (1..=10).collect(), |n: u64| {
+                    assert_ne!(n, 7, "item 7 fails on purpose");
+                    n
+                })
+            },
+        )
+    });
+    if let Ok(results) = outcome {
+        panic!(
+            "item 7 panicked, yet run_bounded returned {} results as if all was well: \
+             `handle.join()` returns Err when that worker's thread panicked; don't discard it \
+             with `let _ =` or `.ok()`, `.expect()` it so the caller hears of the failure",
+            results.len()
+        );
+    }
 }
 
 #[test]
