@@ -13,6 +13,19 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(10);
 const COOLDOWN: Duration = Duration::from_millis(100);
 
+/// Runs one test's body, failing it with a message if it has not finished within `LIMIT`.
+fn answers_at_once(name: &'static str, body: fn()) {
+    within(
+        LIMIT,
+        name,
+        "a call to the breaker never returned: does allow() wait (sleep, or loop until the \
+         cool-down is over) instead of refusing at once, or does a method lock the breaker's \
+         Mutex a second time while its first guard is still alive (a helper that locks, called \
+         with the guard held, deadlocks)?",
+        body,
+    );
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -26,18 +39,21 @@ fn breaker(probes: u32) -> (Breaker, Arc<ManualClock>) {
 }
 
 /// A permit, failing the test with `why` if refused.
+#[track_caller]
 fn allowed(b: &Breaker, why: &str) -> Permit {
     b.allow()
         .unwrap_or_else(|Open| panic!("allow() refused, but {why}"))
 }
 
 /// Fails the test with `why` unless `allow()` refuses.
+#[track_caller]
 fn refused(b: &Breaker, why: &str) {
     if let Ok(permit) = b.allow() {
         panic!("allow() gave a permit ({permit:?}), but {why}");
     }
 }
 
+#[track_caller]
 fn assert_state(b: &Breaker, expected: State, why: &str) {
     let state = b.state();
     assert_eq!(
@@ -47,6 +63,7 @@ fn assert_state(b: &Breaker, expected: State, why: &str) {
 }
 
 /// Three failed calls in a row: opens a closed breaker.
+#[track_caller]
 fn trip(b: &Breaker) {
     for n in 1..=3 {
         let permit = allowed(
@@ -60,6 +77,13 @@ fn trip(b: &Breaker) {
 
 #[test]
 fn it_opens_after_n_failures_in_a_row_and_then_refuses() {
+    answers_at_once(
+        "it_opens_after_n_failures_in_a_row_and_then_refuses",
+        it_opens_after_n_failures_in_a_row_and_then_refuses_body,
+    );
+}
+
+fn it_opens_after_n_failures_in_a_row_and_then_refuses_body() {
     let (b, _clock) = breaker(2);
     assert_state(&b, State::Closed, "a new breaker is closed");
     for _ in 0..2 {
@@ -90,6 +114,13 @@ fn it_opens_after_n_failures_in_a_row_and_then_refuses() {
 
 #[test]
 fn a_success_resets_the_failure_count() {
+    answers_at_once(
+        "a_success_resets_the_failure_count",
+        a_success_resets_the_failure_count_body,
+    );
+}
+
+fn a_success_resets_the_failure_count_body() {
     let (b, _clock) = breaker(2);
     for round in 1..=10 {
         for ok in [false, false, true] {
@@ -110,6 +141,13 @@ fn a_success_resets_the_failure_count() {
 
 #[test]
 fn open_refuses_until_the_cooldown_has_passed_then_lets_a_probe_through() {
+    answers_at_once(
+        "open_refuses_until_the_cooldown_has_passed_then_lets_a_probe_through",
+        open_refuses_until_the_cooldown_has_passed_then_lets_a_probe_through_body,
+    );
+}
+
+fn open_refuses_until_the_cooldown_has_passed_then_lets_a_probe_through_body() {
     let (b, clock) = breaker(2);
     trip(&b);
     clock.advance(ms(99));
@@ -131,6 +169,13 @@ fn open_refuses_until_the_cooldown_has_passed_then_lets_a_probe_through() {
 
 #[test]
 fn half_open_lets_at_most_probes_through() {
+    answers_at_once(
+        "half_open_lets_at_most_probes_through",
+        half_open_lets_at_most_probes_through_body,
+    );
+}
+
+fn half_open_lets_at_most_probes_through_body() {
     let (b, clock) = breaker(2);
     trip(&b);
     clock.advance(ms(101));
@@ -149,6 +194,13 @@ fn half_open_lets_at_most_probes_through() {
 
 #[test]
 fn when_every_probe_succeeds_it_closes_with_a_fresh_count() {
+    answers_at_once(
+        "when_every_probe_succeeds_it_closes_with_a_fresh_count",
+        when_every_probe_succeeds_it_closes_with_a_fresh_count_body,
+    );
+}
+
+fn when_every_probe_succeeds_it_closes_with_a_fresh_count_body() {
     let (b, clock) = breaker(2);
     trip(&b);
     clock.advance(ms(101));
@@ -185,6 +237,13 @@ fn when_every_probe_succeeds_it_closes_with_a_fresh_count() {
 
 #[test]
 fn a_failed_probe_reopens_it_and_restarts_the_cooldown() {
+    answers_at_once(
+        "a_failed_probe_reopens_it_and_restarts_the_cooldown",
+        a_failed_probe_reopens_it_and_restarts_the_cooldown_body,
+    );
+}
+
+fn a_failed_probe_reopens_it_and_restarts_the_cooldown_body() {
     let (b, clock) = breaker(2);
     trip(&b);
     clock.advance(ms(101));
@@ -215,6 +274,13 @@ fn a_failed_probe_reopens_it_and_restarts_the_cooldown() {
 
 #[test]
 fn results_of_calls_let_through_before_it_opened_do_not_count() {
+    answers_at_once(
+        "results_of_calls_let_through_before_it_opened_do_not_count",
+        results_of_calls_let_through_before_it_opened_do_not_count_body,
+    );
+}
+
+fn results_of_calls_let_through_before_it_opened_do_not_count_body() {
     let (b, clock) = breaker(2);
     // Six calls are let through while the breaker is closed; the first three fail and open it.
     let mut early: Vec<Permit> = (0..6)
@@ -262,6 +328,13 @@ fn results_of_calls_let_through_before_it_opened_do_not_count() {
 
 #[test]
 fn a_late_probe_from_an_earlier_half_open_spell_does_not_count() {
+    answers_at_once(
+        "a_late_probe_from_an_earlier_half_open_spell_does_not_count",
+        a_late_probe_from_an_earlier_half_open_spell_does_not_count_body,
+    );
+}
+
+fn a_late_probe_from_an_earlier_half_open_spell_does_not_count_body() {
     let (b, clock) = breaker(3);
     trip(&b);
     clock.advance(ms(101));
@@ -313,7 +386,7 @@ fn threads_asking_at_once_while_half_open_get_no_more_than_the_probes() {
         let permits: Vec<Permit> = within(
             LIMIT,
             "8 threads × 50 calls to allow()",
-            "does allow() wait for something? It should answer at once",
+            "does allow() wait for something (it should answer at once), or lock the breaker's Mutex a second time while holding it (a deadlock)?",
             move || {
                 let start = Arc::new(Barrier::new(8));
                 let handles: Vec<_> = (0..8)
@@ -354,6 +427,13 @@ fn threads_asking_at_once_while_half_open_get_no_more_than_the_probes() {
 
 #[test]
 fn the_state_follows_the_whole_cycle() {
+    answers_at_once(
+        "the_state_follows_the_whole_cycle",
+        the_state_follows_the_whole_cycle_body,
+    );
+}
+
+fn the_state_follows_the_whole_cycle_body() {
     let (b, clock) = breaker(1);
     let mut seen = vec![b.state()];
     trip(&b);
@@ -375,4 +455,56 @@ fn the_state_follows_the_whole_cycle() {
         "closed, 3 failures, cool-down and a probe, the probe fails, cool-down and a probe, the \
          probe succeeds"
     );
+}
+
+#[test]
+fn the_cooldown_is_over_at_exactly_cooldown() {
+    answers_at_once(
+        "the_cooldown_is_over_at_exactly_cooldown",
+        the_cooldown_is_over_at_exactly_cooldown_body,
+    );
+}
+
+fn the_cooldown_is_over_at_exactly_cooldown_body() {
+    let (b, clock) = breaker(1);
+    trip(&b);
+    clock.advance(COOLDOWN - Duration::from_nanos(1));
+    refused(
+        &b,
+        "1 ns before the 100 ms cool-down is over, the breaker is still open",
+    );
+    clock.advance(Duration::from_nanos(1));
+    allowed(
+        &b,
+        "exactly 100 ms after opening, the 100 ms cool-down is over (`now - opened_at >= \
+         cooldown`): refuse only while `now - opened_at < cooldown`, not `<=`",
+    );
+    assert_state(
+        &b,
+        State::HalfOpen,
+        "the call after the cool-down is a probe",
+    );
+}
+
+#[test]
+fn zero_failures_or_zero_probes_are_refused() {
+    for (failures, probes, why) in [
+        (
+            0,
+            1,
+            "a breaker that opens after 0 failures would open with none",
+        ),
+        (1, 0, "a half-open breaker with 0 probes could never close"),
+    ] {
+        let clock: Arc<ManualClock> = Arc::new(ManualClock::default());
+        let made = std::panic::catch_unwind(move || {
+            let _ = Breaker::new(failures, COOLDOWN, probes, clock);
+        });
+        assert!(
+            made.is_err(),
+            "Breaker::new({failures}, 100 ms, {probes}, ..) returned a breaker, but it should \
+             panic: {why} (start `new` with `assert!(failures > 0, ..)` and \
+             `assert!(probes > 0, ..)`)"
+        );
+    }
 }
