@@ -15,7 +15,12 @@
 /// Runs `f` on every job's input with `workers` threads sharing one queue, and returns
 /// `(id, f(input))` for every job, sorted by id.
 ///
-/// Job ids are unique; the jobs may come in any order. `workers` must be at least 1.
+/// Job ids are unique; the jobs may come in any order.
+///
+/// # Panics
+///
+/// If `workers` is 0, with the message `a pool needs at least one worker`: with no workers,
+/// nothing would ever take a job. Also if `f` panics.
 pub fn run_in_order<I, R, F>(workers: usize, jobs: Vec<(u64, I)>, f: F) -> Vec<(u64, R)>
 where
     I: Send,

@@ -1,7 +1,7 @@
 //! The tests for exercise 2a. They run against your code in `exercises/03-job-order` and against
 //! the finished version in `solutions/03-job-order`.
 
-use course_support::testing::{RunCounts, within};
+use course_support::testing::{Gauge, RunCounts, within};
 use job_order::run_in_order;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,4 +135,95 @@ fn no_jobs_means_no_results_and_no_hang() {
         run_in_order(3, Vec::<(u64, u64)>::new(), |n| n)
     });
     assert!(results.is_empty(), "no jobs, no results");
+}
+
+#[test]
+fn never_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
+    for workers in [1, 3] {
+        let gauge = Arc::new(Gauge::new());
+        // Every job waits here until the test drops `open`.
+        let (open, gate) = crossbeam_channel::bounded::<()>(0);
+        let inside = Arc::clone(&gauge);
+        let run = std::thread::spawn(move || {
+            within(
+                LIMIT,
+                "run_in_order with jobs held at a gate",
+                HANG,
+                move || {
+                    let jobs: Vec<(u64, u64)> =
+                        (0..3 * workers as u64).map(|id| (id, id)).collect();
+                    run_in_order(workers, jobs, |n| {
+                        let _running = inside.enter();
+                        // Bounded, so a broken pool fails below instead of hanging here.
+                        let _ = gate.recv_timeout(Duration::from_secs(8));
+                        n
+                    })
+                },
+            )
+        });
+        // While the gate is shut, jobs pile up inside the gauge: a pool must get to `workers`…
+        let reached = gauge.wait_for_peak(workers, Duration::from_secs(3));
+        // …and no further. Nothing holds an extra thread back, so a pool that can go past the
+        // limit does so at once: a short wait is plenty.
+        let exceeded = gauge.wait_for_peak(workers + 1, Duration::from_millis(300));
+        let peak = gauge.max();
+        drop(open);
+        assert!(
+            !exceeded,
+            "{peak} jobs ran at once with {workers} worker(s): spawn exactly `workers` scoped \
+             threads that share one queue, not a thread per job"
+        );
+        assert!(
+            reached,
+            "with {workers} workers, only {peak} job(s) ever ran at once: did you start fewer \
+             than `workers` threads, or wait for each before starting the next?"
+        );
+        let results = run
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        assert_eq!(results.len(), 3 * workers, "one result per job");
+    }
+}
+
+#[test]
+fn a_job_that_panics_is_reported_not_hidden() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(
+            LIMIT,
+            "run_in_order(2 workers, jobs 1..=10) where job 7 panics",
+            "a worker that panics drops its senders as it unwinds, and the others carry on; \
+             does your collecting loop wait on a sender you still hold?",
+            || {
+                let jobs: Vec<(u64, u64)> = (1..=10).map(|id| (id, id)).collect();
+                run_in_order(2, jobs, |n: u64| {
+                    assert_ne!(n, 7, "job 7 fails on purpose");
+                    n
+                })
+            },
+        )
+    });
+    if let Ok(results) = outcome {
+        panic!(
+            "job 7 panicked, yet run_in_order returned {} results as if all was well: let the \
+             scope report it (it panics when a thread it started panicked and nobody joined \
+             it), or `.expect()` what `join()` returns; don't discard the Err",
+            results.len()
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "at least one worker")]
+fn zero_workers_panics_with_a_clear_message() {
+    let results = within(
+        LIMIT,
+        "run_in_order(0 workers, 3 jobs)",
+        "with no workers nobody ever takes a job: check `workers` first, with `assert!`",
+        || run_in_order(0, vec![(1, 1u64), (2, 2), (3, 3)], |n| n),
+    );
+    panic!(
+        "run_in_order(0, …) returned {results:?} instead of panicking: with no workers nothing \
+         can run, so refuse 0 up front with `assert!(workers > 0, \"…\")` and the message from \
+         the doc comment"
+    );
 }
