@@ -199,3 +199,79 @@ fn no_jobs_means_an_empty_report_and_no_hang() {
     let report = run_checked(3, Vec::new(), double_unless_multiple_of_4);
     assert_eq!(report, Report::default(), "no jobs, nothing to report");
 }
+
+#[test]
+fn each_result_stays_with_its_job_id_not_its_input() {
+    // Ids and inputs differ, and the work makes bigger inputs smaller answers: a report keyed by
+    // the input, or sorted by the answer, comes out wrong.
+    let ids = [7, 2, 11, 5, 1, 9, 3, 12, 6, 10, 4, 8];
+    let scrambled: Vec<(u64, u64)> = ids.iter().map(|&id| (id, 100 + 3 * id)).collect();
+    let work = |input: u64| {
+        if input % 4 == 0 {
+            Err(format!("input {input} is a multiple of 4"))
+        } else {
+            Ok(1000 - input)
+        }
+    };
+    let report = run_checked(3, scrambled, work);
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let answers: Vec<(u64, u64)> = sorted
+        .iter()
+        .filter_map(|&id| work(100 + 3 * id).ok().map(|a| (id, a)))
+        .collect();
+    let failures: Vec<(u64, String)> = sorted
+        .iter()
+        .filter_map(|&id| work(100 + 3 * id).err().map(|e| (id, e)))
+        .collect();
+    assert_eq!(
+        report.answers, answers,
+        "job id 1 has input 103, id 2 input 106, and so on: each answer is paired with its job's \
+         id (not its input), and the list is sorted by id (not by answer)"
+    );
+    assert_eq!(
+        report.failures, failures,
+        "each failure is paired with its job's id (not its input), sorted by id"
+    );
+}
+
+#[test]
+fn a_job_that_panics_is_reported_not_hidden() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(
+            LIMIT,
+            "run_all(2 workers, jobs 1..=10) where job 7 panics",
+            "a worker that panics drops its senders as it unwinds, and the others carry on; \
+             does your results loop wait on a sender you still hold?",
+            || {
+                run_all(2, jobs(10), |n| {
+                    assert_ne!(n, 7, "job 7 panics on purpose");
+                    Ok(n)
+                })
+            },
+        )
+    });
+    if let Ok(report) = outcome {
+        panic!(
+            "job 7 panicked, yet run_all returned {report:?} as if all was well: a panic is not \
+             an `Err` to record; let the scope report it (it panics when a thread it started \
+             panicked and nobody joined it), or `.expect()` what `join()` returns"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "at least one worker")]
+fn zero_workers_panics_with_a_clear_message() {
+    let report = within(
+        LIMIT,
+        "run_all(0 workers, 3 jobs)",
+        "with no workers nobody ever takes a job: check `workers` first, with `assert!`",
+        || run_all(0, jobs(3), double_unless_multiple_of_4),
+    );
+    panic!(
+        "run_all(0, …) returned {report:?} instead of panicking: with no workers nothing can \
+         run, so refuse 0 up front with `assert!(workers > 0, \"…\")` and the message from the \
+         doc comment"
+    );
+}

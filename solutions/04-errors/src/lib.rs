@@ -18,7 +18,12 @@ pub struct Report {
 /// Runs `f` on every job's input with `workers` threads sharing one queue, and reports every
 /// answer and every error, each sorted by job id.
 ///
-/// Job ids are unique; the jobs may come in any order. `workers` must be at least 1.
+/// Job ids are unique; the jobs may come in any order.
+///
+/// # Panics
+///
+/// If `workers` is 0, with the message `a pool needs at least one worker`: with no workers,
+/// nothing would ever take a job. Also if `f` panics: a panic is not an error to report.
 pub fn run_all<F>(workers: usize, jobs: Vec<(u64, u64)>, f: F) -> Report
 where
     F: Fn(u64) -> Result<u64, String> + Sync,
