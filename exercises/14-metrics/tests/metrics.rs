@@ -340,3 +340,154 @@ fn under_load_every_job_is_either_submitted_or_rejected_once() {
          neither ({report:?})"
     );
 }
+
+#[test]
+fn counts_made_at_the_same_moment_on_several_threads_are_all_kept() {
+    // Four submitters offer jobs as fast as they can to four workers, each submitter starting
+    // every 1000 jobs in step with the others: a count made as `store(load() + 1)` loses the
+    // count of any thread that counted in between.
+    // A lost count needs two threads to count at the very same moment, which is a matter of
+    // luck: the run is repeated up to 10 times, and stops at the first count that went missing.
+    const ROUNDS: u64 = 100_000;
+    for attempt in 1..=10 {
+        offer_in_step(attempt, ROUNDS);
+    }
+}
+
+/// Four submitters offering `rounds` empty jobs each to four workers; fails the test if a count
+/// went missing.
+fn offer_in_step(attempt: u32, rounds: u64) {
+    let (report, ok, full) = within(
+        LIMIT,
+        "4 threads offering 100 000 jobs each, then shutdown",
+        HANG,
+        move || {
+            let pool = Pool::new(4, 64);
+            let step = std::sync::Barrier::new(4);
+            let tally: Vec<(u64, u64)> = std::thread::scope(|s| {
+                let submitters: Vec<_> = (0..4)
+                    .map(|_| {
+                        let (pool, step) = (&pool, &step);
+                        s.spawn(move || {
+                            let (mut ok, mut full) = (0, 0);
+                            for round in 0..rounds {
+                                if round % 1000 == 0 {
+                                    step.wait();
+                                }
+                                match pool.try_submit(Box::new(|| Ok(()))) {
+                                    Ok(()) => ok += 1,
+                                    Err(r) if r.reason == Reason::Full => full += 1,
+                                    Err(r) => panic!(
+                                        "a job was refused with {:?} by an open pool",
+                                        r.reason
+                                    ),
+                                }
+                            }
+                            (ok, full)
+                        })
+                    })
+                    .collect();
+                submitters
+                    .into_iter()
+                    .map(|h| h.join().expect("a submitting thread panicked"))
+                    .collect()
+            });
+            let ok = tally.iter().map(|t| t.0).sum::<u64>();
+            let full = tally.iter().map(|t| t.1).sum::<u64>();
+            (pool.shutdown(), ok, full)
+        },
+    );
+    assert_eq!(
+        (report.submitted, report.completed, report.rejected_full),
+        (ok, ok, full),
+        "run {attempt}: {ok} jobs were accepted (all succeed) and {full} refused with Full, but the counts are \
+         {report:?}: counts went missing when two threads counted at once. Count with one \
+         `fetch_add(1, ..)`: a `load()` then `store(n + 1)` is two steps, and a count made by \
+         another thread between them is overwritten"
+    );
+}
+
+#[test]
+fn workers_are_still_there_after_an_idle_spell() {
+    // Longer than any "quit after a second of nothing to do" a worker might have.
+    const IDLE: Duration = Duration::from_millis(2_500);
+    let pool = Pool::new(2, 4);
+    let (done, finished) = crossbeam_channel::unbounded();
+    let first = done.clone();
+    accepted(
+        1,
+        pool.submit(Box::new(move || {
+            let _ = first.send(1);
+            Ok(())
+        })),
+    );
+    assert_eq!(
+        finished.recv_timeout(Duration::from_secs(5)),
+        Ok(1),
+        "job 1 never ran: does the worker take jobs from the queue and run them?"
+    );
+    // Nothing to do for a while: the workers must wait for work, not leave.
+    std::thread::sleep(IDLE);
+    let idle_hint = "the pool had nothing to do for 2.5 s, and then a job was refused or never \
+                     ran: did the workers leave their loop while the queue was empty (a \
+                     `try_recv()` that ends the loop on Empty, or a `recv_timeout` that gives \
+                     up)? A worker waits on the queue until it is closed and empty: `for job in \
+                     jobs`";
+    if let Err(rejected) = pool.submit(Box::new(move || {
+        let _ = done.send(2);
+        Ok(())
+    })) {
+        panic!("job 2 was refused with {:?}: {idle_hint}", rejected.reason);
+    }
+    assert_eq!(
+        finished.recv_timeout(Duration::from_secs(5)),
+        Ok(2),
+        "job 2 was accepted but never ran: {idle_hint}"
+    );
+    let report = within(LIMIT, "shutdown", HANG, move || pool.shutdown());
+    assert_adds_up(report, 2, 2, 0, 0);
+}
+
+#[test]
+fn zero_workers_or_zero_room_is_refused() {
+    for (workers, capacity, why) in [
+        (0, 4, "a pool with no worker would never run a job"),
+        (2, 0, "a queue with no room could hold no job"),
+    ] {
+        let made = std::panic::catch_unwind(move || drop(Pool::new(workers, capacity)));
+        assert!(
+            made.is_err(),
+            "Pool::new({workers}, {capacity}) returned a pool, but it should panic: {why} (start \
+             `new` with `assert!(workers > 0, ..)` and `assert!(capacity > 0, ..)`)"
+        );
+    }
+}
+
+#[test]
+fn the_totals_add_up_each_kind() {
+    let s = Snapshot {
+        submitted: 10,
+        completed: 5,
+        failed: 3,
+        panicked: 2,
+        rejected_full: 4,
+        rejected_closed: 7,
+    };
+    assert_eq!(s.ended(), 10, "ended() is completed + failed + panicked");
+    assert_eq!(
+        s.rejected(),
+        11,
+        "rejected() is rejected_full + rejected_closed"
+    );
+    let pool = Pool::new(1, 1);
+    pool.close();
+    let rejected = pool
+        .try_submit(Box::new(|| Ok(())))
+        .expect_err("a closed pool refuses");
+    let shown = format!("{rejected:?}");
+    assert!(
+        shown.contains("Closed"),
+        "a Rejected shows its reason when printed with {{:?}}, but it printed {shown:?}"
+    );
+    within(LIMIT, "shutdown", HANG, move || pool.shutdown());
+}
