@@ -655,3 +655,87 @@ fn under_constant_load_workers_reach_a_low_job_within_the_bound() {
          within about 8 + 12 + 4 picks. Without aging, it waits until the load stops"
     );
 }
+
+#[test]
+fn a_push_wakes_a_waiting_worker_at_once_not_at_its_next_look() {
+    let queue = Arc::new(SharedQueue::new(4));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = {
+        let queue = Arc::clone(&queue);
+        std::thread::spawn(move || {
+            while let Some(job) = queue.pop() {
+                if tx.send((job, std::time::Instant::now())).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    // Pauses of different lengths, so that a worker that sleeps and looks again cannot happen
+    // to look just after every push.
+    let mut delays = Vec::new();
+    for job in 0..9u64 {
+        std::thread::sleep(Duration::from_millis(30 + 7 * job));
+        let pushed = std::time::Instant::now();
+        queue.push(1, job).expect("the queue is open");
+        let (got, taken) = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+            panic!(
+                "job {job} was pushed, and a worker waiting in pop() did not get it within 5 s: \
+                 push must wake a waiting worker (notify the Condvar after adding the job)"
+            )
+        });
+        assert_eq!(got, job, "the only job queued");
+        delays.push(taken.saturating_duration_since(pushed));
+    }
+    delays.sort();
+    let median = delays[delays.len() / 2];
+    assert!(
+        median < Duration::from_millis(40),
+        "a worker waiting in pop() took a median {median:?} to get a job after its push (all: \
+         {delays:?}): does pop() sleep and look again (polling), or wait with a time-out, \
+         instead of waiting on the Condvar that push() notifies? `state = \
+         self.ready.wait(state).unwrap()` wakes at once"
+    );
+    queue.close();
+    within(
+        LIMIT,
+        "a worker leaving after close",
+        "pop() must return None once the queue is closed and empty",
+        move || worker.join().expect("the worker does not panic"),
+    );
+}
+
+#[test]
+fn an_age_every_of_zero_is_refused() {
+    let plain = std::panic::catch_unwind(|| PriorityQueue::<u8>::new(0).len());
+    assert!(
+        plain.is_err(),
+        "PriorityQueue::new(0) returned a queue, but it should panic: a job cannot rise one \
+         level every 0 picks (start `new` with `assert!(age_every > 0, ..)`)"
+    );
+    let shared = std::panic::catch_unwind(|| SharedQueue::<u8>::new(0).len());
+    assert!(
+        shared.is_err(),
+        "SharedQueue::new(0) returned a queue, but it should panic, as PriorityQueue::new(0) \
+         does (build the inner queue with PriorityQueue::new)"
+    );
+}
+
+#[test]
+fn a_shared_queue_reports_its_length_and_whether_it_is_closed() {
+    bounded("a shared queue's len, is_empty and is_closed", || {
+        let queue = SharedQueue::new(4);
+        assert!(
+            queue.is_empty() && !queue.is_closed(),
+            "a new queue is empty and open"
+        );
+        for n in 0..3u8 {
+            queue.push(n, n).expect("the queue is open");
+        }
+        assert_eq!(queue.len(), 3, "3 jobs pushed, none popped");
+        assert!(!queue.is_empty(), "3 jobs are waiting");
+        queue.close();
+        assert!(queue.is_closed(), "close() was called");
+        assert_eq!(queue.pop(), Some(2), "the highest priority first");
+        assert_eq!(queue.len(), 2, "2 jobs still waiting after close");
+    });
+}
