@@ -11,9 +11,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(60);
-const TOO_BIG: &str = "loom tries every interleaving, and their number grows very fast with \
-     threads and steps: two threads with one try_take each are enough";
+const LIMIT: Duration = Duration::from_secs(10);
+const TOO_BIG: &str = "either the model never ends, or it is too big. Does a thread wait in a \
+     loop loom cannot see (a std atomic or Mutex, a sleep, a spin until try_take says yes)? \
+     Loom can only switch threads at loom's own types. Or: loom tries every interleaving, and \
+     their number grows very fast with threads and steps; two threads with one try_take each \
+     are enough";
 
 /// Runs `model::<L>` under loom, bounded in time and in preemptions, and returns the panic
 /// message of the first failing interleaving, if any.
@@ -47,11 +50,21 @@ fn still_todo(msg: &str) -> bool {
 fn your_model_passes_against_the_correct_limiter() {
     if let Err(msg) = explore::<Limiter>("the model against the correct limiter") {
         assert!(!still_todo(&msg), "model() is still todo!(): {msg}");
+        let cause = if msg.contains("maximum number of branches") {
+            "loom gave up because in some interleaving the model never ends: does a thread loop \
+             until try_take says yes? With one slot and nobody releasing it, the loser waits \
+             forever; call try_take once in each thread"
+        } else if msg.contains("outside a Loom model") {
+            "a loom atomic was used from a thread loom does not run: spawn with \
+             loom::thread::spawn and share with loom::sync::Arc, not std's"
+        } else {
+            "check what it asserts: with one slot and two threads, either one of them gets it, \
+             never both, and never neither (the first to try always finds it free), and which \
+             one wins is up to the interleaving. Use loom's thread and Arc, not std's"
+        };
         panic!(
             "your model failed against the correct limiter, which never hands out more slots \
-             than it has: \"{msg}\". Check what it asserts: with one slot and two threads, \
-             either one of them gets it, never both, and never neither (the first to try \
-             always finds it free). Use loom's thread and Arc, not std's."
+             than it has: \"{msg}\". {cause}."
         );
     }
 }
@@ -117,4 +130,38 @@ fn your_model_calls_try_take_from_at_least_two_threads() {
         "try_take was called from {callers} thread(s): a race needs two threads spawned with \
          loom::thread::spawn that each call it, so loom can interleave them"
     );
+}
+
+/// Takes and releases on one thread, where nothing can come between a load and a store.
+fn one_thread_at_a_time<L: Slots>() {
+    let limiter = L::new(2);
+    assert!(limiter.try_take(), "the first of 2 slots is free");
+    assert!(limiter.try_take(), "the second of 2 slots is free");
+    assert!(!limiter.try_take(), "both slots are taken");
+    assert_eq!(limiter.taken(), 2, "2 slots taken");
+    limiter.release();
+    assert_eq!(limiter.taken(), 1, "one slot given back");
+    assert!(limiter.try_take(), "the slot given back is free again");
+    assert_eq!(limiter.taken(), 2, "2 slots taken again");
+}
+
+#[test]
+fn both_limiters_are_right_when_nobody_races_them() {
+    // Why a test with one thread, or with threads that rarely overlap, cannot find the bug: the
+    // buggy limiter is only wrong when another thread comes between its load and its store.
+    for (name, run) in [
+        ("Limiter", one_thread_at_a_time::<Limiter> as fn()),
+        ("BuggyLimiter", one_thread_at_a_time::<BuggyLimiter>),
+    ] {
+        let outcome = within(LIMIT, name, TOO_BIG, move || {
+            catch_unwind(AssertUnwindSafe(|| loom::model(run))).map_err(|p| message(p.as_ref()))
+        });
+        if let Err(msg) = outcome {
+            panic!(
+                "{name}, used from one thread only, went wrong: \"{msg}\". Both limiters are given \
+                 code, and both are right when no other thread comes between a load and a \
+                 store: was one of them changed? Only the model is yours to write"
+            );
+        }
+    }
 }
