@@ -232,3 +232,66 @@ fn an_idle_pool_shuts_down_at_once_even_with_no_time_to_spare() {
         );
     }
 }
+
+#[test]
+fn a_deadline_of_zero_gives_up_at_once_rather_than_never() {
+    let gauge = Arc::new(Gauge::new());
+    let (open, gate) = gate();
+    let inside = Arc::clone(&gauge);
+    let pool = Pool::new(1, move |_job: &u64| {
+        let _running = inside.enter();
+        wait_at(&gate);
+    });
+    for job in 1..=3 {
+        pool.submit(job);
+    }
+    assert!(
+        gauge.wait_for_peak(1, LIMIT),
+        "job 1 never started: Pool::new and submit are given, so this should not happen"
+    );
+    let opener = open_when_stopped(pool.stop_flag(), open);
+    let shutdown = within(
+        LIMIT,
+        "shutdown_within(Duration::ZERO) with a job running and two queued",
+        "a deadline of zero means no time to wait, not no deadline: `recv_timeout(ZERO)` times \
+         out at once if a worker is still busy, and then the stop flag goes up",
+        move || pool.shutdown_within(Duration::ZERO),
+    );
+    opener.join().expect("the opener does not panic");
+    assert_each_back_once(&shutdown, 1..=3);
+    assert_eq!(shutdown.finished, [1], "job 1 was running: it finishes");
+    assert_eq!(
+        sorted(&shutdown.unstarted),
+        [2, 3],
+        "with no time to wait, jobs 2 and 3, still queued, come back untouched"
+    );
+}
+
+#[test]
+fn a_job_that_panics_is_reported_not_hidden() {
+    let outcome = std::panic::catch_unwind(|| {
+        within(
+            LIMIT,
+            "shutdown_within(60 s) after job 3 panicked",
+            "the worker that ran job 3 died with it and dropped its `exited` sender, so \
+             `recv_timeout` still ends when the others are done; are you waiting on something \
+             else?",
+            || {
+                let pool = Pool::new(2, |job: &u64| {
+                    assert_ne!(*job, 3, "job 3 fails on purpose");
+                });
+                for job in 1..=6 {
+                    pool.submit(job);
+                }
+                pool.shutdown_within(Duration::from_secs(60))
+            },
+        )
+    });
+    if let Ok(shutdown) = outcome {
+        panic!(
+            "job 3 panicked, yet shutdown_within returned {shutdown:?} as if all was well: \
+             `join` returns Err for the worker that died with it; `.expect()` it rather than \
+             discarding it with `let _ =`"
+        );
+    }
+}

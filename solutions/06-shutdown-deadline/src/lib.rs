@@ -132,7 +132,11 @@ impl<J: Send + 'static> Pool<J> {
     /// every job is in `finished`. If the deadline passes first, it raises the stop flag, lets
     /// the running jobs finish, and returns the jobs still queued in `unstarted`, untouched.
     ///
-    /// When it returns, every worker has exited.
+    /// When it returns, every worker has exited. A `deadline` of zero gives up waiting at once.
+    ///
+    /// # Panics
+    ///
+    /// If a job panicked: its worker died with it, and joining that worker reports it.
     pub fn shutdown_within(self, deadline: Duration) -> Shutdown<J> {
         let Pool {
             queue,
