@@ -46,6 +46,15 @@ fn held(n: u64, running: &Arc<Gauge>, runs: &Arc<RunCounts>, gate: &Receiver<()>
 fn shut_down(pool: Pool) {
     let census = pool.census();
     within(LIMIT, "shutdown()", HANG, move || pool.shutdown());
+    let watched = Arc::clone(&census);
+    within(
+        Duration::from_secs(2),
+        "the census's wait for no thread alive, after shutdown",
+        "shutdown() returned, but a census wait for no worker alive did not return at once: are \
+         worker threads still running after shutdown (join every handle), or was the given \
+         Census code changed?",
+        move || watched.wait_for_at_most(0, LIMIT),
+    );
     let (started, exited) = (census.started(), census.exited());
     assert_eq!(
         exited,
@@ -290,6 +299,13 @@ fn idle_workers_wait_in_recv_timeout_instead_of_polling() {
     wait_for_min(&pool, 1, cfg.idle, "after 9 jobs");
     let misses = census.misses() - before;
     let elapsed = start.elapsed();
+    assert!(
+        misses >= 2,
+        "2 of the 3 workers retired after the jobs were let go, but the census counted {misses} \
+         time-outs: a worker retires after its `inbox.recv_timeout(idle)` says Timeout, so each \
+         retired worker came back empty-handed at least once. Do the workers wait with the \
+         Inbox's recv_timeout (and is the given Census code unchanged)?"
+    );
     // A worker that waits comes back empty-handed once per idle timeout.
     let allowed = 3 * (2 + (elapsed.as_millis() / cfg.idle.as_millis()) as u64);
     assert!(
@@ -454,4 +470,112 @@ fn shutdown_joins_every_worker_ever_started() {
         started_n - exited
     );
     runs.assert_each_ran_once(0..24);
+}
+
+#[test]
+fn no_worker_starts_while_idle_workers_could_take_the_job() {
+    // Jobs one at a time: each is taken by a worker already waiting, so the pool has no reason
+    // to grow, though max would allow it.
+    let pool = Pool::new(config(2, 64, 10_000));
+    let census = pool.census();
+    let pool = within(
+        LIMIT,
+        "25 jobs submitted one after the other, each waited for",
+        "does a job submitted to a pool with idle workers never run? Workers block in \
+         recv_timeout and take it",
+        move || {
+            let (done, finished) = crossbeam_channel::unbounded();
+            let one_by_one = |n: u64| {
+                let done = done.clone();
+                pool.submit(Box::new(move || {
+                    let _ = done.send(n);
+                }));
+                assert_eq!(
+                    finished.recv_timeout(Duration::from_secs(5)),
+                    Ok(n),
+                    "job {n}, submitted alone to a pool with idle workers, never ran"
+                );
+            };
+            // The first jobs give both starting workers time to reach their recv_timeout.
+            for n in 1..=5 {
+                one_by_one(n);
+            }
+            let before = census.started();
+            for n in 6..=25 {
+                one_by_one(n);
+            }
+            let after = census.started();
+            assert_eq!(
+                after,
+                before,
+                "{} more workers started while 20 jobs were submitted one at a time, each to a \
+                 pool with idle workers waiting: start a worker only when work backs up, that \
+                 is when more jobs wait in the queue than workers are idle \
+                 (`inbox.len() > idle`), not on every submit",
+                after - before
+            );
+            pool
+        },
+    );
+    shut_down(pool);
+}
+
+#[test]
+fn a_config_the_pool_cannot_keep_is_refused() {
+    for (config, why) in [
+        (
+            config(0, 4, 100),
+            "min = 0 could leave queued jobs with no worker",
+        ),
+        (config(3, 2, 100), "max = 2 is below min = 3"),
+        (
+            config(1, 4, 0),
+            "an idle timeout of 0 would retire workers at once",
+        ),
+    ] {
+        let made = std::panic::catch_unwind(move || {
+            let pool = Pool::new(config);
+            // Stopped quietly, so that a pool that should not exist does not outlive the test.
+            std::thread::spawn(move || pool.shutdown());
+        });
+        assert!(
+            made.is_err(),
+            "Pool::new({config:?}) returned a pool, but it should panic: {why} (check the \
+             config with assert! at the start of `new`)"
+        );
+    }
+}
+
+#[test]
+fn workers_retire_after_the_configured_idle_time_not_a_fixed_one() {
+    let running = Arc::new(Gauge::new());
+    let runs = Arc::new(RunCounts::new());
+    let (open, jobs_gate) = gate();
+    let cfg = config(1, 3, 60);
+    let pool = Pool::new(cfg);
+    for n in 0..6 {
+        pool.submit(held(n, &running, &runs, &jobs_gate));
+    }
+    assert!(
+        running.wait_for_peak(3, SETTLE),
+        "6 jobs were queued, but no more than {} ran at once with max = 3: submit should start \
+         workers while jobs back up",
+        running.max()
+    );
+    let census = pool.census();
+    let start = Instant::now();
+    drop(open);
+    let alive = census.wait_for_at_most(1, SETTLE);
+    let took = start.elapsed();
+    // 6 jobs of next to nothing, then one idle timeout of 60 ms: far less than this.
+    let bound = Duration::from_millis(800);
+    assert!(
+        alive <= 1 && took < bound,
+        "with an idle timeout of 60 ms, the 2 spare workers took {took:?} to retire after the \
+         jobs were let go ({alive} alive; expected 1 within {bound:?}): does the worker wait \
+         `inbox.recv_timeout(config.idle)`, the pool's own idle time, rather than a fixed \
+         second or a count of short waits?"
+    );
+    shut_down(pool);
+    runs.assert_each_ran_once(0..6);
 }
