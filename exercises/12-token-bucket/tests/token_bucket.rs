@@ -376,3 +376,57 @@ fn a_rate_or_burst_of_zero_is_refused_body() {
         );
     }
 }
+
+#[test]
+fn the_last_token_goes_to_exactly_one_of_the_threads_asking_for_it() {
+    // Round after round, the bucket holds exactly one token and 4 threads ask for it at the
+    // same moment. A check under one lock and a take under another lets two of them see the
+    // token and both take it; it takes luck for that to happen in any one round, hence the
+    // many rounds.
+    const ROUNDS: usize = 3_000;
+    let (bucket, clock) = bucket_at(Duration::ZERO, 1_000, 1);
+    let bucket = Arc::new(bucket);
+    let doubles = within(
+        LIMIT,
+        "4 threads asking for the one token, 3000 times",
+        "does try_take wait for something (it should answer at once), or lock the bucket twice \
+         while holding it (a deadlock)?",
+        move || {
+            let step = Arc::new(Barrier::new(4));
+            let got = Arc::new(AtomicUsize::new(0));
+            let mut doubles = Vec::new();
+            for round in 0..ROUNDS {
+                // One millisecond at 1000 per second: one whole token, in an empty bucket.
+                if round > 0 {
+                    clock.advance(ms(1));
+                }
+                got.store(0, Ordering::SeqCst);
+                std::thread::scope(|s| {
+                    for _ in 0..4 {
+                        let (bucket, step, got) = (&bucket, &step, &got);
+                        s.spawn(move || {
+                            step.wait();
+                            if bucket.try_take().is_ok() {
+                                got.fetch_add(1, Ordering::SeqCst);
+                            }
+                        });
+                    }
+                });
+                let winners = got.load(Ordering::SeqCst);
+                if winners != 1 {
+                    doubles.push((round, winners));
+                }
+            }
+            doubles
+        },
+    );
+    assert!(
+        doubles.is_empty(),
+        "in {} of {ROUNDS} rounds, the one token in the bucket did not go to exactly one of 4 \
+         threads asking at once (round, tokens handed out): {:?}. If more than one got it, the \
+         check for a token and the take are two steps: lock once at the top of try_take and \
+         keep the guard to the end (or use one compare_exchange loop)",
+        doubles.len(),
+        &doubles[..doubles.len().min(10)]
+    );
+}
