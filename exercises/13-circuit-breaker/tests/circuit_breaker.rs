@@ -508,3 +508,63 @@ fn zero_failures_or_zero_probes_are_refused() {
         );
     }
 }
+
+#[test]
+fn the_one_probe_goes_to_exactly_one_of_the_threads_asking_for_it() {
+    // Round after round, the breaker has just finished its cool-down with 1 probe to give, and
+    // 4 threads ask at the same moment. A check of the probes out under one lock and the count
+    // under another lets two of them through; it takes luck for that to happen in any one
+    // round, hence the many rounds.
+    const ROUNDS: usize = 4_000;
+    let (b, clock) = breaker(1);
+    let b = Arc::new(b);
+    let doubles = within(
+        LIMIT,
+        "4 threads asking for the one probe, 4000 times",
+        "does allow() wait for something (it should answer at once), or lock the breaker's \
+         Mutex a second time while holding it (a deadlock)?",
+        move || {
+            let step = Arc::new(Barrier::new(4));
+            let mut doubles = Vec::new();
+            for round in 0..ROUNDS {
+                if b.state() != State::Open {
+                    trip(&b);
+                }
+                clock.advance(COOLDOWN);
+                let permits: Vec<Permit> = std::thread::scope(|s| {
+                    let askers: Vec<_> = (0..4)
+                        .map(|_| {
+                            let (b, step) = (&b, &step);
+                            s.spawn(move || {
+                                step.wait();
+                                b.allow().ok()
+                            })
+                        })
+                        .collect();
+                    askers
+                        .into_iter()
+                        .filter_map(|h| h.join().expect("allow() panicked"))
+                        .collect()
+                });
+                if permits.len() != 1 {
+                    doubles.push((round, permits.len()));
+                }
+                // The probe fails: the breaker opens again, for the next round.
+                for permit in permits {
+                    b.record(permit, false);
+                }
+            }
+            doubles
+        },
+    );
+    assert!(
+        doubles.is_empty(),
+        "in {} of {ROUNDS} rounds, the one probe of a half-open breaker did not go to exactly \
+         one of 4 threads asking at once (round, permits given): {:?}. If more than one got \
+         it, checking the probes out and counting one more are two steps: lock once at the top \
+         of allow() and keep the guard to the end. If none got it, is the cool-down over at \
+         exactly its length (`now - opened_at >= cooldown`)?",
+        doubles.len(),
+        &doubles[..doubles.len().min(10)]
+    );
+}
