@@ -83,7 +83,10 @@ async fn post(router: &Router, body: &str) -> Answer {
         .unwrap_or_else(|_| {
             panic!(
                 "POST /tasks {body} did not answer within {ANSWER_WITHIN:?}: the handler waited \
-                 on a full queue: use try_send, which answers at once, instead of send().await"
+                 on a full queue: use try_send, which answers at once, instead of send().await. \
+                 (A check first, such as capacity() > 0, then send().await, is not enough: two \
+                 requests can both pass the check for the last place, and one then waits; \
+                 try_send checks and sends in one step)"
             )
         })
         .expect("the router never fails: every error is an answer");
@@ -294,4 +297,120 @@ async fn a_body_that_is_not_a_task_gets_400_and_queues_nothing() {
         Ok(TaskSpec { duration_ms: 7 }),
         "after the bad bodies, a good one is queued as usual"
     );
+}
+
+/// Two requests let go at the same moment on two threads (each with a runtime of its own),
+/// against a queue of `capacity`. Returns both answers and the queue.
+fn race(capacity: usize) -> (Vec<Answer>, mpsc::Receiver<Queued>) {
+    let (router, tasks) = app(capacity);
+    let start = std::sync::Barrier::new(2);
+    let answers = std::thread::scope(|scope| {
+        let requests: Vec<_> = (0..2)
+            .map(|n| {
+                let (router, start) = (router.clone(), &start);
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    start.wait();
+                    runtime.block_on(post(&router, &format!(r#"{{"duration_ms": {n}}}"#)))
+                })
+            })
+            .collect();
+        requests
+            .into_iter()
+            .map(|request| match request.join() {
+                Ok(answer) => answer,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    (answers, tasks)
+}
+
+/// Runs `test` for at most 10 s.
+fn bounded(what: &str, test: impl FnOnce() + Send + 'static) {
+    course_support::testing::within(
+        Duration::from_secs(10),
+        what,
+        "a request waited: answer every request at once, with try_send",
+        test,
+    );
+}
+
+#[test]
+fn two_requests_racing_for_the_last_place_get_one_202_and_one_503() {
+    // A queue with one place, and two requests at the same moment, many times over: exactly one
+    // gets the place, the other is told 503 at once. A check followed by a send (capacity() >
+    // 0, then send().await) lets both through the check now and then, and one of them waits.
+    bounded("1000 rounds of two racing requests", || {
+        for round in 0..1000 {
+            let (answers, tasks) = race(1);
+            let accepted = answers
+                .iter()
+                .filter(|a| a.status == StatusCode::ACCEPTED)
+                .count();
+            assert_eq!(
+                accepted, 1,
+                "round {round}: two requests for the one free place; {accepted} were accepted \
+                 ({answers:?}). try_send takes the place or says Full in one step"
+            );
+            for answer in answers.iter().filter(|a| a.status != StatusCode::ACCEPTED) {
+                assert_busy(answer);
+            }
+            assert_eq!(tasks.len(), 1, "round {round}: one task on the queue");
+        }
+    });
+}
+
+#[test]
+fn two_requests_at_the_same_moment_never_share_an_id() {
+    // Room for both, two requests at the same moment, many times over: a load of the last id
+    // followed by a store lets both read the same one now and then.
+    bounded("1000 rounds of two requests at once", || {
+        for round in 0..1000 {
+            let (answers, mut tasks) = race(2);
+            let ids: BTreeSet<u64> = answers.iter().map(Answer::id).collect();
+            assert_eq!(
+                ids.len(),
+                2,
+                "round {round}: two requests at the same moment both got id {ids:?}: take the \
+                 next id in one step, with fetch_add, not a load and a store"
+            );
+            let mut queued = BTreeSet::new();
+            while let Ok(task) = tasks.try_recv() {
+                queued.insert(task.id);
+            }
+            assert_eq!(
+                queued, ids,
+                "round {round}: the queue holds the ids the clients got"
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_closed_queue_answers_503_without_panicking() {
+    // Every receiver gone: the server is shutting down, and no worker will take a task.
+    let (router, tasks) = app(4);
+    drop(tasks);
+    let answer = tokio::spawn(async move { post(&router, r#"{"duration_ms": 5}"#).await })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "POST /tasks panicked with the queue closed (see the message above): once every \
+                 receiver is gone, try_send returns Err(TrySendError::Closed(_)); answer 503 \
+                 with an error body, don't unwrap"
+            )
+        });
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "with the queue closed (every receiver gone) the server takes no new tasks: 503, not \
+         {} ({})",
+        answer.status,
+        answer.json
+    );
+    answer.assert_error_body();
 }
