@@ -1,4 +1,4 @@
-//! # Exercise 1a: squares
+//! # Exercise 1: squares
 //!
 //! Lesson 1's pool doubled numbers. Build one that squares them, from scratch: the worker loop,
 //! and the function that starts the workers, feeds them and collects the answers.

@@ -1,4 +1,4 @@
-//! The tests for exercise 1a. They run against your code in `exercises/01-squares` and against
+//! The tests for exercise 1. They run against your code in `exercises/01-squares` and against
 //! the finished version in `solutions/01-squares`.
 
 use course_support::testing::{Gauge, RunCounts, within};

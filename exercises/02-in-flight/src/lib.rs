@@ -1,4 +1,4 @@
-//! # Exercise 1b: at most `limit` at once
+//! # Exercise 2: at most `limit` at once
 //!
 //! Write `run_bounded`: it runs `f` on every item, with never more than `limit` items running
 //! at the same time, and returns every result, in any order. Build it the way lesson 1 builds

@@ -1,4 +1,4 @@
-//! The tests for exercise 1b. They run against your code in `exercises/02-in-flight` and against
+//! The tests for exercise 2. They run against your code in `exercises/02-in-flight` and against
 //! the finished version in `solutions/02-in-flight`.
 
 use course_support::testing::{Gauge, RunCounts, within};

@@ -1,4 +1,4 @@
-//! # Exercise 2a: results in job order
+//! # Exercise 3: results in job order
 //!
 //! Write `run_in_order`: it runs `f` on the input of every job `(id, input)` with `workers`
 //! threads sharing one queue, and returns `(id, f(input))` for every job, sorted by job id.

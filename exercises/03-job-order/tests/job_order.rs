@@ -1,4 +1,4 @@
-//! The tests for exercise 2a. They run against your code in `exercises/03-job-order` and against
+//! The tests for exercise 3. They run against your code in `exercises/03-job-order` and against
 //! the finished version in `solutions/03-job-order`.
 
 use course_support::testing::{Gauge, RunCounts, within};

@@ -1,4 +1,4 @@
-//! # Exercise 2b: errors collected in one place
+//! # Exercise 4: errors collected in one place
 //!
 //! Jobs can fail now. Write `run_all`: it runs `f` on the input of every job `(id, input)` with
 //! `workers` threads sharing one queue, and sorts what comes back into a [`Report`]: the

@@ -1,4 +1,4 @@
-//! The tests for exercise 2b. They run against your code in `exercises/04-errors` and against
+//! The tests for exercise 4. They run against your code in `exercises/04-errors` and against
 //! the finished version in `solutions/04-errors`.
 
 use course_support::testing::{RunCounts, within};

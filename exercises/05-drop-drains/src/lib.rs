@@ -1,4 +1,4 @@
-//! # Exercise 3a: a `Drop` that drains and joins
+//! # Exercise 5: a `Drop` that drains and joins
 //!
 //! The [`Pool`] below starts its workers and takes jobs; what it lacks is a way to stop. Write
 //! its `Drop`: when a pool goes out of scope, every job already queued must still run, and

@@ -1,4 +1,4 @@
-//! The tests for exercise 3a. They run against your code in `exercises/05-drop-drains` and
+//! The tests for exercise 5. They run against your code in `exercises/05-drop-drains` and
 //! against the finished version in `solutions/05-drop-drains`.
 
 use course_support::testing::{Gauge, RunCounts, within};

@@ -1,4 +1,4 @@
-//! # Exercise 3b: shutdown with a deadline
+//! # Exercise 6: shutdown with a deadline
 //!
 //! Lesson 3's `shutdown` waits as long as the queue takes to drain. Write
 //! [`Pool::shutdown_within`], which waits at most `deadline`. If the workers empty the queue in

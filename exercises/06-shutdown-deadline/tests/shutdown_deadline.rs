@@ -1,4 +1,4 @@
-//! The tests for exercise 3b. They run against your code in `exercises/06-shutdown-deadline` and
+//! The tests for exercise 6. They run against your code in `exercises/06-shutdown-deadline` and
 //! against the finished version in `solutions/06-shutdown-deadline`.
 //!
 //! Jobs are held at gates, so that what is running and what is queued when the deadline passes

@@ -1,4 +1,4 @@
-//! # Exercise 4a: the first error cancels the rest
+//! # Exercise 7: the first error cancels the rest
 //!
 //! Go's `errgroup.WithContext`, with lesson 4's token: run a batch of jobs on a few worker
 //! threads, and let the first job that fails cancel everything that has not started yet. The

@@ -1,4 +1,4 @@
-//! The tests for exercise 4a. They run against your code in `exercises/07-first-error` and
+//! The tests for exercise 7. They run against your code in `exercises/07-first-error` and
 //! against the finished version in `solutions/07-first-error`.
 
 use course_support::testing::{Gauge, RunCounts, within};

@@ -1,4 +1,4 @@
-//! # Exercise 4b: a time limit for each job
+//! # Exercise 8: a time limit for each job
 //!
 //! A job that may never answer needs a time limit, and a thread cannot be stopped from outside:
 //! it has to *wait* in a way that something else can cut short. Write lesson 4's

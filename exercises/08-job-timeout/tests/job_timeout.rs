@@ -1,4 +1,4 @@
-//! The tests for exercise 4b. They run against your code in `exercises/08-job-timeout` and
+//! The tests for exercise 8. They run against your code in `exercises/08-job-timeout` and
 //! against the finished version in `solutions/08-job-timeout`.
 //!
 //! Timing is only ever compared across wide gaps (1 ms of work against a 2 s limit, 10 s

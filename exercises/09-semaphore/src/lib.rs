@@ -1,4 +1,4 @@
-//! # Exercise 5a: a task per job, at most N at once
+//! # Exercise 9: a task per job, at most N at once
 //!
 //! Tasks are cheap, so an async program often skips the worker pool and spawns a task per job.
 //! Unbounded, that runs every job at once. Bound it the way lesson 5's `run_with_permits` does:

@@ -1,4 +1,4 @@
-//! The tests for exercise 5a. They run against your code in `exercises/09-semaphore` and
+//! The tests for exercise 9. They run against your code in `exercises/09-semaphore` and
 //! against the finished version in `solutions/09-semaphore`.
 //!
 //! Counters, not clocks: a gauge counts the jobs running at once, and the runtime itself counts

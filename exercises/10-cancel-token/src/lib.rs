@@ -1,4 +1,4 @@
-//! # Exercise 5b: a CancellationToken wakes idle workers
+//! # Exercise 10: a CancellationToken wakes idle workers
 //!
 //! A pool of worker tasks shares one queue, an `Arc<Mutex<mpsc::Receiver<u64>>>`, and a
 //! `CancellationToken`. The pool around it is written; write the worker loop, [`worker`]:

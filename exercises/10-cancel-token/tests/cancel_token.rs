@@ -1,4 +1,4 @@
-//! The tests for exercise 5b. They run against your code in `exercises/10-cancel-token` and
+//! The tests for exercise 10. They run against your code in `exercises/10-cancel-token` and
 //! against the finished version in `solutions/10-cancel-token`.
 //!
 //! Most tests run on tokio's paused clock (`start_paused = true`). Time then moves only when

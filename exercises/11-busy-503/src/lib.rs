@@ -1,4 +1,4 @@
-//! # Exercise 6a: busy means 503
+//! # Exercise 11: busy means 503
 //!
 //! Lesson 6's server never keeps a request waiting: when its queue is full, it answers
 //! `503 Service Unavailable` at once, with a `Retry-After` header saying when to come back.

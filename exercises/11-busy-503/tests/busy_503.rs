@@ -1,4 +1,4 @@
-//! The tests for exercise 6a. They run against your code in `exercises/11-busy-503` and against
+//! The tests for exercise 11. They run against your code in `exercises/11-busy-503` and against
 //! the finished version in `solutions/11-busy-503`.
 //!
 //! No socket: each request goes straight into the router with `tower::ServiceExt::oneshot`, and

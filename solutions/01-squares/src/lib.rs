@@ -1,4 +1,4 @@
-//! # Exercise 1a, solved: squares
+//! # Exercise 1, solved: squares
 //!
 //! Lesson 1's pool, squaring instead of doubling.
 

@@ -1,4 +1,4 @@
-//! # Exercise 1b, solved: at most `limit` at once
+//! # Exercise 2, solved: at most `limit` at once
 //!
 //! Lesson 1's pool, where the number of workers is the limit: `limit` threads share one queue,
 //! so no more than `limit` items can ever be running, and a free worker always takes the next.

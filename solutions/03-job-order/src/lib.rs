@@ -1,4 +1,4 @@
-//! # Exercise 2a, solved: results in job order
+//! # Exercise 3, solved: results in job order
 //!
 //! Lesson 2's pool: a thread scope for the workers, a results channel that closes when the last
 //! worker drops the last sender, and a sort by job id at the end.

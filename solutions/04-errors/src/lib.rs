@@ -1,4 +1,4 @@
-//! # Exercise 2b, solved: errors collected in one place
+//! # Exercise 4, solved: errors collected in one place
 //!
 //! Lesson 2's pool: a worker sends every result back, error or not, and the collector, the one
 //! place that decides what results mean, sorts them into answers and failures.

@@ -1,4 +1,4 @@
-//! # Exercise 3a, solved: a `Drop` that drains and joins
+//! # Exercise 5, solved: a `Drop` that drains and joins
 //!
 //! Close, then join: in that order, and nothing queued is lost.
 

@@ -1,4 +1,4 @@
-//! # Exercise 3b, solved: shutdown with a deadline
+//! # Exercise 6, solved: shutdown with a deadline
 //!
 //! Close the queue, wait for the workers with a time limit, raise the stop flag if the limit
 //! was hit, join, and collect: every job comes back as finished or unstarted.

@@ -1,4 +1,4 @@
-//! # Exercise 4a, solved: the first error cancels the rest
+//! # Exercise 7, solved: the first error cancels the rest
 //!
 //! Lesson 4's worker loop and batch, reduced to Go's `errgroup.WithContext`: workers wait on
 //! the queue and the token together, the first failure cancels the token, and every job ends

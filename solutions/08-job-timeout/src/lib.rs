@@ -1,4 +1,4 @@
-//! # Exercise 4b, solved: a time limit for each job
+//! # Exercise 8, solved: a time limit for each job
 //!
 //! Lesson 4's `JobCtx::sleep` on its own: one `select!` over the work, the time limit and the
 //! cancel channel, and a pool whose every job gets its own limit, counted from when it starts.

@@ -1,4 +1,4 @@
-//! # Exercise 5a, solved: a task per job, at most N at once
+//! # Exercise 9, solved: a task per job, at most N at once
 //!
 //! Lesson 5's other shape, `run_with_permits`, without its cancellation and reports: a
 //! `Semaphore` with `limit` permits, a permit taken *before* each task is spawned and held until

@@ -1,4 +1,4 @@
-//! # Exercise 5b, solved: a CancellationToken wakes idle workers
+//! # Exercise 10, solved: a CancellationToken wakes idle workers
 //!
 //! Lesson 5's worker loop: a `tokio::select!` over `token.cancelled()` and the next job, the
 //! lock on the shared receiver held only while taking a job, no job started once the token is

@@ -1,4 +1,4 @@
-//! # Exercise 6a, solved: busy means 503
+//! # Exercise 11, solved: busy means 503
 //!
 //! `POST /tasks` takes the next id and `try_send`s the task: `202` and the id when it is queued,
 //! `503` with `Retry-After` at once when the queue is full, `400` for a body that is not a task.
