@@ -42,12 +42,7 @@ const EXACTLY_ONCE: &str = "Let the statement that changes a job be the one that
 fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Option<Server>> = OnceLock::new();
     SERVER
-        .get_or_init(|| {
-            for_exercise(
-                "exercise 22's tests (ex22-rescuer)",
-                env!("CARGO_PKG_NAME"),
-            )
-        })
+        .get_or_init(|| for_exercise("exercise 22's tests (ex22-rescuer)", env!("CARGO_PKG_NAME")))
         .as_ref()
 }
 

@@ -1,9 +1,24 @@
+// course: exercise
+// //! # Exercise 4: errors collected in one place
+// course: solution
 //! # Exercise 4, solved: errors collected in one place
+// course: end
 //!
+// course: exercise
+// //! Jobs can fail now. Write `run_all`: it runs `f` on the input of every job `(id, input)` with
+// //! `workers` threads sharing one queue, and sorts what comes back into a [`Report`]: the
+// //! answers of the jobs that succeeded and the errors of the jobs that failed, each list sorted
+// //! by job id. A failed job must not stop the others, and every job ends up in exactly one of
+// //! the two lists, its error text unchanged.
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex04-errors` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex04-errors`.
+// course: solution
 //! Lesson 2's pool: a worker sends every result back, error or not, and the collector, the one
 //! place that decides what results mean, sorts them into answers and failures.
 
 use std::thread;
+// course: end
 
 /// What came of a run: every job lands in exactly one of the two lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +43,12 @@ pub fn run_all<F>(workers: usize, jobs: Vec<(u64, u64)>, f: F) -> Report
 where
     F: Fn(u64) -> Result<u64, String> + Sync,
 {
+    // course: exercise
+    // let _ = (workers, jobs, f);
+    // todo!(
+    //     "run every job on the workers, send every (id, result) back, and sort each result into answers or failures, both ordered by id"
+    // )
+    // course: solution
     assert!(workers > 0, "a pool needs at least one worker");
     let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, u64)>(workers);
     let (result_tx, result_rx) = crossbeam_channel::bounded::<(u64, Result<u64, String>)>(workers);
@@ -69,4 +90,5 @@ where
     report.answers.sort_by_key(|&(id, _)| id);
     report.failures.sort_by_key(|&(id, _)| id);
     report
+    // course: end
 }

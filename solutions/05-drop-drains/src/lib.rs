@@ -1,6 +1,20 @@
+// course: exercise
+// //! # Exercise 5: a `Drop` that drains and joins
+// course: solution
 //! # Exercise 5, solved: a `Drop` that drains and joins
+// course: end
 //!
+// course: exercise
+// //! The [`Pool`] below starts its workers and takes jobs; what it lacks is a way to stop. Write
+// //! its `Drop`: when a pool goes out of scope, every job already queued must still run, and
+// //! `drop` must not return until they all have and every worker thread has ended. That is
+// //! lesson 3's `close_and_join`, in the one place Rust always calls.
+// //!
+// //! Replace the `todo!()` in `drop` and run `cargo test -p ex05-drop-drains` until it passes.
+// //! Stuck? Run `cargo run -p course -- hint ex05-drop-drains`.
+// course: solution
 //! Close, then join: in that order, and nothing queued is lost.
+// course: end
 
 use crossbeam_channel::Sender;
 use std::thread::{self, JoinHandle};
@@ -62,6 +76,13 @@ impl Drop for Pool {
     /// Dropping the pool drains it: close the queue, let the workers finish every queued job,
     /// and wait for them.
     fn drop(&mut self) {
+        // course: exercise
+        // let Pool { queue, workers } = self;
+        // let _ = (queue, workers);
+        // todo!(
+        //     "close the queue by taking the sender out of `self.queue` and dropping it, then join every worker"
+        // )
+        // course: solution
         // Dropping the only sender closes the queue. Workers empty it, then their loops end.
         // (Joining first would wait for ever: the workers would still be waiting for jobs.)
         drop(self.queue.take());
@@ -70,5 +91,6 @@ impl Drop for Pool {
             // for, and panicking again inside `drop` could abort the program.
             let _ = worker.join();
         }
+        // course: end
     }
 }

@@ -1,9 +1,28 @@
+// course: exercise
+// //! # Exercise 6: shutdown with a deadline
+// course: solution
 //! # Exercise 6, solved: shutdown with a deadline
+// course: end
 //!
+// course: exercise
+// //! Lesson 3's `shutdown` waits as long as the queue takes to drain. Write
+// //! [`Pool::shutdown_within`], which waits at most `deadline`. If the workers empty the queue in
+// //! time, every job has finished and nothing comes back. If the deadline passes first, raise the
+// //! stop flag: the jobs that are running finish, and the workers hand every job still queued
+// //! back untouched. Either way, when it returns no job is running, and every job the pool
+// //! accepted is in exactly one of `finished` and `unstarted`.
+// //!
+// //! The pool and its workers are written; read the fields of [`Pool`] and the `worker`
+// //! function, then replace the `todo!()` and run `cargo test -p ex06-shutdown-deadline` until it
+// //! passes. Stuck? Run `cargo run -p course -- hint ex06-shutdown-deadline`.
+// course: solution
 //! Close the queue, wait for the workers with a time limit, raise the stop flag if the limit
 //! was hit, join, and collect: every job comes back as finished or unstarted.
+// course: end
 
+// course: solution
 use crossbeam_channel::RecvTimeoutError;
+// course: end
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -146,6 +165,20 @@ impl<J: Send + 'static> Pool<J> {
             finished,
             handed_back,
         } = self;
+        // course: exercise
+        // let _ = (
+        //     queue,
+        //     workers,
+        //     stop,
+        //     exited,
+        //     finished,
+        //     handed_back,
+        //     deadline,
+        // );
+        // todo!(
+        //     "close the queue, wait for the workers to exit for at most `deadline`, raise the stop flag if they did not, join them, then collect the finished and handed-back jobs"
+        // )
+        // course: solution
         // Go's `close(jobs)`: without it the workers would wait for more jobs, and never exit.
         drop(queue);
         // `join` cannot be given a time limit, but a channel can: it disconnects when the last
@@ -164,6 +197,7 @@ impl<J: Send + 'static> Pool<J> {
             finished: finished.try_iter().collect(),
             unstarted: handed_back.try_iter().collect(),
         }
+        // course: end
     }
 }
 

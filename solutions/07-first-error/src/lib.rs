@@ -1,12 +1,38 @@
+// course: exercise
+// //! # Exercise 7: the first error cancels the rest
+// course: solution
 //! # Exercise 7, solved: the first error cancels the rest
+// course: end
 //!
+// course: exercise
+// //! Go's `errgroup.WithContext`, with lesson 4's token: run a batch of jobs on a few worker
+// //! threads, and let the first job that fails cancel everything that has not started yet. The
+// //! token is written for you; write the worker loop and the batch around it:
+// //!
+// //! - [`worker`] waits on the queue *and* on `token.done()` with `crossbeam_channel::select!`, so
+// //!   an idle worker leaves the moment the run is cancelled, even while the queue is open;
+// //! - a failing job cancels the token with [`Reason::FirstError`];
+// //! - once the token is cancelled, no job starts (`select!` may still hand the worker one);
+// //! - [`run_until_first_error`] reports every job exactly once: done, failed, or cancelled if it
+// //!   never started, including the jobs still in the queue when the workers stopped.
+// //!
+// //! Replace each `todo!()` and run `cargo test -p ex07-first-error` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex07-first-error`.
+// course: solution
 //! Lesson 4's worker loop and batch, reduced to Go's `errgroup.WithContext`: workers wait on
 //! the queue and the token together, the first failure cancels the token, and every job ends
 //! exactly once, as done, failed or cancelled.
+// course: end
 
+// course: exercise
+// use crossbeam_channel::{Receiver, Sender};
+// course: solution
 use crossbeam_channel::{Receiver, Sender, select};
+// course: end
 use std::sync::{Arc, Mutex, OnceLock};
+// course: solution
 use std::thread;
+// course: end
 
 /// Why a run was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +166,12 @@ pub fn worker(
     work: &(dyn Fn(u64, &CancelToken) -> Result<u64, String> + Sync),
     results: Sender<(u64, Status)>,
 ) {
+    // course: exercise
+    // let _ = (jobs, token, work, results);
+    // todo!(
+    //     "loop: select! on the jobs queue and token.done(); skip (report Cancelled) a job taken after the cancel; run the job, cancel the token with Reason::FirstError if it fails, send (job, status)"
+    // )
+    // course: solution
     loop {
         // Wait for a job *or* the cancel, so an idle worker wakes the moment the run is
         // cancelled, even if the queue is still open.
@@ -171,6 +203,7 @@ pub fn worker(
             .send((job, status))
             .expect("the collector outlives the workers");
     }
+    // course: end
 }
 
 /// Runs every job on `workers` threads sharing one queue, until the first job fails; from then
@@ -186,6 +219,12 @@ pub fn run_until_first_error<F>(workers: usize, jobs: Vec<u64>, work: F) -> Repo
 where
     F: Fn(u64, &CancelToken) -> Result<u64, String> + Sync,
 {
+    // course: exercise
+    // let _ = (workers, jobs, work);
+    // todo!(
+    //     "make a token and a closed queue holding every job, run `workers` scoped threads of `worker`, collect their outcomes, add the jobs left in the queue as Cancelled, sort by job id, and take the reason from the token"
+    // )
+    // course: solution
     assert!(workers > 0, "a pool needs at least one worker");
     let token = CancelToken::new();
     let (queue, taken) = crossbeam_channel::unbounded();
@@ -211,4 +250,5 @@ where
         outcomes,
         reason: token.reason(),
     }
+    // course: end
 }

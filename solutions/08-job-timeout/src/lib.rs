@@ -1,10 +1,33 @@
+// course: exercise
+// //! # Exercise 8: a time limit for each job
+// course: solution
 //! # Exercise 8, solved: a time limit for each job
+// course: end
 //!
+// course: exercise
+// //! A job that may never answer needs a time limit, and a thread cannot be stopped from outside:
+// //! it has to *wait* in a way that something else can cut short. Write lesson 4's
+// //! `JobCtx::sleep` on your own:
+// //!
+// //! - [`wait_or_time_out`] pretends to work for `work`, but gives up when `limit` has passed or
+// //!   when `cancel` becomes ready, whichever comes first, with one `crossbeam_channel::select!`
+// //!   over `after(work)`, `after(limit)` and `cancel`;
+// //! - [`run_with_timeout`] runs a batch on `workers` threads; each job gets its own limit,
+// //!   counted from when that job starts, so a stuck job costs its worker `limit` and no more.
+// //!
+// //! Replace each `todo!()` and run `cargo test -p ex08-job-timeout` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex08-job-timeout`.
+// course: solution
 //! Lesson 4's `JobCtx::sleep` on its own: one `select!` over the work, the time limit and the
 //! cancel channel, and a pool whose every job gets its own limit, counted from when it starts.
+// course: end
 
+// course: exercise
+// use crossbeam_channel::Receiver;
+// course: solution
 use crossbeam_channel::{Receiver, after, never, select};
 use std::thread;
+// course: end
 use std::time::Duration;
 
 /// How one job's wait ended.
@@ -30,6 +53,12 @@ pub struct Job {
 /// Waits as long as the work takes, but no longer than `limit`, and not at all once `cancel`
 /// is ready. Says which came first.
 pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) -> Outcome {
+    // course: exercise
+    // let _ = (work, limit, cancel);
+    // todo!(
+    //     "select! on after(work) (Done), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
+    // )
+    // course: solution
     // Three things to wait for, one wait: whichever is ready first wins, and the other two are
     // simply dropped. A `thread::sleep` could not be cut short like this.
     select! {
@@ -38,6 +67,7 @@ pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) 
         // A message or a disconnect: either way, stop.
         recv(cancel) -> _ => Outcome::Cancelled,
     }
+    // course: end
 }
 
 /// Runs every job on `workers` threads sharing one queue, each job with its own `limit`,
@@ -47,6 +77,12 @@ pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) 
 ///
 /// If `workers` is 0.
 pub fn run_with_timeout(workers: usize, jobs: Vec<Job>, limit: Duration) -> Vec<(u64, Outcome)> {
+    // course: exercise
+    // let _ = (workers, jobs, limit);
+    // todo!(
+    //     "queue every job and close the queue, run `workers` scoped threads that call wait_or_time_out(job.work, limit, &never()) for each job they take, and collect one (id, outcome) per job"
+    // )
+    // course: solution
     assert!(workers > 0, "a pool needs at least one worker");
     let (queue, taken) = crossbeam_channel::unbounded();
     for job in jobs {
@@ -73,4 +109,5 @@ pub fn run_with_timeout(workers: usize, jobs: Vec<Job>, limit: Duration) -> Vec<
         drop(results);
         answers.iter().collect()
     })
+    // course: end
 }

@@ -1,8 +1,29 @@
+// course: exercise
+// //! # Exercise 10: a CancellationToken wakes idle workers
+// course: solution
 //! # Exercise 10, solved: a CancellationToken wakes idle workers
+// course: end
 //!
+// course: exercise
+// //! A pool of worker tasks shares one queue, an `Arc<Mutex<mpsc::Receiver<u64>>>`, and a
+// //! `CancellationToken`. The pool around it is written; write the worker loop, [`worker`]:
+// //!
+// //! - wait for the next job *or* for `token.cancelled()` with `tokio::select!`, so that
+// //!   cancelling makes an idle worker leave at once, even though a sender of the queue is still
+// //!   alive and the queue never closes;
+// //! - hold the receiver's lock only while taking a job, never while running one, or one worker
+// //!   at a time does all the work;
+// //! - never start a job once the token is cancelled: a job taken in the same instant is
+// //!   reported [`Status::Skipped`];
+// //! - hand each job the token (a clone), so a running job can stop by itself.
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex10-cancel-token` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex10-cancel-token`.
+// course: solution
 //! Lesson 5's worker loop: a `tokio::select!` over `token.cancelled()` and the next job, the
 //! lock on the shared receiver held only while taking a job, no job started once the token is
 //! cancelled, and the token handed to every job so it can stop by itself.
+// course: end
 
 use std::future::Future;
 use std::sync::Arc;
@@ -65,6 +86,12 @@ where
     F: Fn(u64, CancellationToken) -> Fut,
     Fut: Future<Output = Result<(), Stopped>>,
 {
+    // course: exercise
+    // let _ = (jobs, token, work);
+    // todo!(
+    //     "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Done, Err(Stopped) is Stopped"
+    // )
+    // course: solution
     let mut ended = Vec::new();
     loop {
         // Wait for the next job *or* the cancel, so an idle worker leaves the moment the token
@@ -101,6 +128,7 @@ async fn next_job(jobs: &Mutex<mpsc::Receiver<u64>>) -> Option<u64> {
     // arrives, before the job runs, so the other workers can take jobs meanwhile. Both waits
     // are cancel-safe: a worker woken by the token loses no job.
     jobs.lock().await.recv().await
+    // course: end
 }
 
 /// A fixed set of worker tasks sharing one queue. Everything but the worker loop is here.

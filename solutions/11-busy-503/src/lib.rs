@@ -1,18 +1,55 @@
+// course: exercise
+// //! # Exercise 11: busy means 503
+// course: solution
 //! # Exercise 11, solved: busy means 503
+// course: end
 //!
+// course: exercise
+// //! Lesson 6's server never keeps a request waiting: when its queue is full, it answers
+// //! `503 Service Unavailable` at once, with a `Retry-After` header saying when to come back.
+// //! Here the app state, the task types and the router are written; write the handler,
+// //! [`post_task`], for `POST /tasks`:
+// //!
+// //! - a body that is not JSON of the shape of [`TaskSpec`] (not JSON at all, a field of the wrong
+// //!   type, a missing or unknown field) gets `400 Bad Request` with a JSON body
+// //!   `{"error": "..."}`, and queues nothing;
+// //! - otherwise the task gets the next id (1, 2, 3, … from [`AppState::last_id`]; ids never
+// //!   repeat) and goes on the queue with `try_send`, which never waits. Queued: `202 Accepted`
+// //!   with the body `{"id": N}`, the same id as the [`Queued`] task carries;
+// //! - the queue is full: `503 Service Unavailable`, the header `Retry-After: 1`
+// //!   ([`RETRY_AFTER_SECS`]), and a JSON body such as
+// //!   `{"error": "the queue is full; try again in 1 s"}`. At once: never `send().await`, which
+// //!   would keep the request (and its connection) waiting until a worker makes room.
+// //!
+// //! A request that is refused may use up an id, so the ids of accepted tasks can have gaps; they
+// //! must only be unique and increasing.
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex11-busy-503` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex11-busy-503`.
+// course: solution
 //! `POST /tasks` takes the next id and `try_send`s the task: `202` and the id when it is queued,
 //! `503` with `Retry-After` at once when the queue is full, `400` for a body that is not a task.
+// course: end
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+// course: exercise
+// use axum::response::Response;
+// course: solution
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+// course: end
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+// course: exercise
+// use std::sync::atomic::AtomicU64;
+// use tokio::sync::mpsc;
+// course: solution
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::{self, error::TrySendError};
+// course: end
 
 /// What a `503` tells the client in its `Retry-After` header, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 1;
@@ -88,6 +125,12 @@ pub async fn post_task(
     State(state): State<AppState>,
     body: Result<Json<TaskSpec>, JsonRejection>,
 ) -> Response {
+    // course: exercise
+    // let _ = (state, body);
+    // todo!(
+    //     "400 + a JSON error for a bad body; else take the next id and try_send the task: 202 + {{\"id\": N}}, or 503 + Retry-After: 1 + a JSON error when the queue is full"
+    // )
+    // course: solution
     let spec = match body {
         Ok(Json(spec)) => spec,
         // Every reason axum could not read a task (bad JSON, wrong shape) is the client's: 400.
@@ -122,10 +165,13 @@ pub async fn post_task(
             "the server is shutting down and takes no new tasks",
         ),
     }
+    // course: end
 }
+// course: solution
 
 /// An error answer: `status` and the body `{"error": message}`.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = Json(serde_json::json!({ "error": message.into() }));
     (status, body).into_response()
 }
+// course: end

@@ -1,8 +1,33 @@
+// course: exercise
+// //! # Exercise 12: stop without losing a task
+// course: solution
 //! # Exercise 12, solved: stop without losing a task
+// course: end
 //!
+// course: exercise
+// //! A task that got `202 Accepted` was promised. Lesson 6's server keeps that promise when it is
+// //! told to stop: it stops accepting, lets the workers finish every task already accepted, queued
+// //! or running, and only then exits. Here the server is written (the `POST /tasks` handler, the
+// //! bounded queue, the workers, the counters); write [`Server::stop`]:
+// //!
+// //! - stop accepting: from the moment `stop` begins, every `POST /tasks` gets `503`, at once;
+// //! - close the queue, so that the workers, once they have taken every queued task, see
+// //!   `recv()` return `None` and leave their loops. A worker waiting on an empty queue that is
+// //!   still open waits for ever;
+// //! - wait for every worker to end: not abort them, which would drop the tasks they hold;
+// //! - return a [`Summary`] of the counters, read after the last worker has ended, so that
+// //!   `accepted == completed`.
+// //!
+// //! Read the fields of [`Server`] and [`AppState`] first: which `Sender` keeps the queue open,
+// //! and what does the handler do once it is gone?
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex12-graceful-stop` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex12-graceful-stop`.
+// course: solution
 //! [`Server::stop`] drops the queue's only `Sender`: from then on the handlers' weak senders
 //! cannot be upgraded and `POST /tasks` answers `503`, while the workers empty the queue and
 //! leave once `recv()` says `None`. Then it awaits every worker and reads the counters.
+// course: end
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -141,6 +166,12 @@ impl Server {
     /// Stops accepting tasks (every `POST /tasks` from now on gets `503`), waits until the
     /// workers have finished every task already accepted, queued or running, and reports.
     pub async fn stop(self) -> Summary {
+        // course: exercise
+        // let _ = (self.queue, self.state, self.workers);
+        // todo!(
+        //     "stop accepting and close the queue (which Sender keeps it open?), await every worker (never abort one), then return the counters as a Summary"
+        // )
+        // course: solution
         let Server {
             queue,
             state,
@@ -159,6 +190,7 @@ impl Server {
             accepted: progress.accepted,
             completed: progress.completed,
         }
+        // course: end
     }
 }
 

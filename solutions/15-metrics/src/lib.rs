@@ -1,12 +1,45 @@
+// course: exercise
+// //! # Exercise 15: metrics that add up
+// course: solution
 //! # Exercise 15, solved: metrics that add up
+// course: end
 //!
+// course: exercise
+// //! Lesson 7's pool counts every job, and the counts add up: once the pool has drained,
+// //! `submitted == completed + failed + panicked`, and every job it refused is counted once, under
+// //! one reason. The Go article's pool counted jobs in and never counted them out. Here the pool
+// //! and its [`Metrics`] are written, except the three places that do the counting:
+// //!
+// //! - [`Pool::submit`] waits for room in the queue; [`Pool::try_submit`] never waits, and refuses
+// //!   a job with [`Reason::Full`] when the queue is full. Both refuse every job with
+// //!   [`Reason::Closed`] once [`Pool::close`] has been called (or if every worker is gone). A
+// //!   refused job is handed back inside [`Rejected`], and counted once, under its reason; it is
+// //!   *not* submitted. A job is `submitted` only once it is really in the queue.
+// //! - `worker` runs each job and counts how it ended: `Ok` is completed, `Err` is failed, a
+// //!   panic is panicked. A panicking job must not take its worker down with it: catch the panic
+// //!   (`std::panic::catch_unwind`), count it, and take the next job.
+// //!
+// //! The counters are atomics (`fetch_add(1, Ordering::Relaxed)`): they are counts, not
+// //! synchronisation, and [`Pool::shutdown`] joins the workers before it reads them, which makes
+// //! every count visible.
+// //!
+// //! Replace each `todo!()` and run `cargo test -p ex15-metrics` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex15-metrics`.
+// course: solution
 //! A job is counted `submitted` only once it is in the queue, a refusal once under its reason,
 //! and every job that ran once under how it ended, a panic included: the worker runs each job
 //! inside `catch_unwind`, so a panic is a count, not a dead worker.
+// course: end
 
+// course: exercise
+// use crossbeam_channel::{Receiver, Sender};
+// course: solution
 use crossbeam_channel::{Receiver, SendError, Sender, TrySendError};
+// course: end
 use std::fmt;
+// course: solution
 use std::panic::{AssertUnwindSafe, catch_unwind};
+// course: end
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -146,6 +179,12 @@ impl Pool {
 
     /// Queues a job, waiting for room as long as it takes. Refused only with `Closed`.
     pub fn submit(&self, job: Job) -> Result<(), Rejected> {
+        // course: exercise
+        // let _ = (self, job);
+        // todo!(
+        //     "refuse with Closed if closed; send (waiting for room); count `submitted` once the send succeeded, or count the refusal under its reason"
+        // )
+        // course: solution
         if self.closed.load(Ordering::Acquire) {
             return Err(self.refuse(job, Reason::Closed));
         }
@@ -158,10 +197,17 @@ impl Pool {
             // Every worker is gone, and the receivers with them.
             Err(SendError(job)) => Err(self.refuse(job, Reason::Closed)),
         }
+        // course: end
     }
 
     /// Queues a job if there is room now; otherwise hands it back with `Full` (or `Closed`).
     pub fn try_submit(&self, job: Job) -> Result<(), Rejected> {
+        // course: exercise
+        // let _ = (self, job);
+        // todo!(
+        //     "refuse with Closed if closed; try_send; count `submitted` only if it got in, else count the refusal (Full or Closed) once"
+        // )
+        // course: solution
         if self.closed.load(Ordering::Acquire) {
             return Err(self.refuse(job, Reason::Closed));
         }
@@ -183,6 +229,7 @@ impl Pool {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         Rejected { job, reason }
+        // course: end
     }
 
     /// Refuses every job from now on (with `Closed`). Jobs already queued still run.
@@ -220,6 +267,12 @@ impl Pool {
 
 /// One worker: runs jobs until the queue is closed and empty, and counts how each one ended.
 fn worker(jobs: Receiver<Job>, metrics: &Metrics) {
+    // course: exercise
+    // let _ = (jobs, metrics);
+    // todo!(
+    //     "for each job: run it inside catch_unwind(AssertUnwindSafe(job)); count Ok(Ok) as completed, Ok(Err) as failed, Err(panic) as panicked"
+    // )
+    // course: solution
     // Ends once the queue is closed and empty.
     for job in jobs {
         // A panic stops here instead of unwinding out of the loop and ending the thread.
@@ -232,4 +285,5 @@ fn worker(jobs: Receiver<Job>, metrics: &Metrics) {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
+    // course: end
 }

@@ -1,10 +1,43 @@
+// course: exercise
+// //! # Exercise 17: workers that come and go
+// course: solution
 //! # Exercise 17, solved: workers that come and go
+// course: end
 //!
+// course: exercise
+// //! A dynamic pool sizes itself to the work: it starts `min` workers, grows when jobs back up,
+// //! up to `max`, and lets a worker go after it has waited `idle` with nothing to do, as long as
+// //! more than `min` remain. Write the parts that decide:
+// //!
+// //! - [`try_grow`] and [`try_retire`]: add one to the count of workers alive unless that passes
+// //!   `max`, or take one away unless that goes below `min`, and say whether they did. Several
+// //!   threads call them at once, so the check and the change must be one step: a
+// //!   compare-and-swap loop (`compare_exchange`, or `fetch_update`), never a `load` followed by
+// //!   a `fetch_sub`.
+// //! - [`Pool::submit`]: queue the job; then, if more jobs are waiting than workers are idle,
+// //!   start a worker (`self.start_worker()`, which is written), but only if `try_grow` says there
+// //!   is room. (Growing only here, a pool can lag a job behind; the next `submit` catches up.)
+// //! - `worker`, the worker's loop: wait for a job with `recv_timeout(config.idle)`, counted as
+// //!   idle while it waits. A job: run it. A time-out: retire (return) if `try_retire` agrees,
+// //!   else wait again. A closed queue (`Disconnected`): count itself out of `alive`, and return.
+// //!   A worker waits in `recv_timeout`; it never polls in a loop.
+// //! - [`Pool::shutdown`]: close the queue and join every worker thread the pool started.
+// //!
+// //! The pool's bookkeeping is two atomics in `Counts`: `alive` and `idle`. The threads
+// //! themselves are counted separately, by the given code, in a [`Census`] that the tests read;
+// //! and the workers' end of the queue is an [`Inbox`], a crossbeam `Receiver` that also counts
+// //! the calls that come back empty-handed. Jobs here do not panic (lesson 7 shows how to
+// //! survive one).
+// //!
+// //! Replace each `todo!()` and run `cargo test -p ex17-idle-retire` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex17-idle-retire`.
+// course: solution
 //! Two counts steer the pool: `alive` and `idle`. `submit` starts a worker when more jobs wait
 //! than workers are idle; a worker whose `recv_timeout` runs out retires. Each of those
 //! decisions changes `alive` in one step, with a compare-and-swap (`fetch_update`), so two
 //! threads deciding at once can never both take the last place above `min` or below `max`.
 //! `shutdown` drops the only sender and joins every handle the pool still holds.
+// course: end
 
 use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -195,6 +228,10 @@ struct Counts {
 /// assert_eq!(alive.into_inner(), 4);
 /// ```
 pub fn try_grow(alive: &AtomicUsize, max: usize) -> bool {
+    // course: exercise
+    // let _ = (alive, max);
+    // todo!("in one step (a compare-and-swap loop): if alive < max, add one and say true; else false")
+    // course: solution
     // A compare-and-swap loop: if another thread changed `alive` since we read it, the swap
     // fails and we decide again on the new value.
     alive
@@ -202,6 +239,7 @@ pub fn try_grow(alive: &AtomicUsize, max: usize) -> bool {
             (n < max).then_some(n + 1)
         })
         .is_ok()
+    // course: end
 }
 
 /// Takes one from `alive` if that keeps it at least `min`, in one step; says whether it did.
@@ -216,6 +254,12 @@ pub fn try_grow(alive: &AtomicUsize, max: usize) -> bool {
 /// assert_eq!(alive.into_inner(), 1);
 /// ```
 pub fn try_retire(alive: &AtomicUsize, min: usize) -> bool {
+    // course: exercise
+    // let _ = (alive, min);
+    // todo!(
+    //     "in one step (a compare-and-swap loop): if alive > min, take one away and say true; else false"
+    // )
+    // course: solution
     // Checking `alive > min` and then subtracting, as two steps, lets two workers both see
     // `min + 1` and both leave.
     alive
@@ -223,6 +267,7 @@ pub fn try_retire(alive: &AtomicUsize, min: usize) -> bool {
             (n > min).then_some(n - 1)
         })
         .is_ok()
+    // course: end
 }
 
 /// A pool that grows when work backs up, up to `max` workers, and shrinks back to `min` when
@@ -281,6 +326,12 @@ impl Pool {
     /// Queues a job, and starts one more worker if jobs are backing up and fewer than `max`
     /// are alive.
     pub fn submit(&self, job: Job) {
+        // course: exercise
+        // let _ = (job, &self.counts.idle);
+        // todo!(
+        //     "send the job; then if more jobs wait (self.inbox.len()) than workers are idle, and try_grow agrees, start_worker"
+        // )
+        // course: solution
         self.queue
             .send(job)
             .expect("the pool holds a receiver, so the queue is open");
@@ -291,6 +342,7 @@ impl Pool {
         {
             self.start_worker();
         }
+        // course: end
     }
 
     /// Workers alive, by the pool's own count.
@@ -307,6 +359,10 @@ impl Pool {
     /// the pool started that it has not joined yet.
     pub fn shutdown(self) {
         let Pool { queue, workers, .. } = self;
+        // course: exercise
+        // let _ = (queue, workers);
+        // todo!("drop the sender first, then join every handle in `workers`")
+        // course: solution
         // Dropping the only sender closes the queue: once it is empty, every worker's
         // `recv_timeout` says `Disconnected`, and the worker leaves.
         drop(queue);
@@ -318,6 +374,7 @@ impl Pool {
                 .join()
                 .expect("a worker thread panicked (its message is above)");
         }
+        // course: end
     }
 
     /// Starts one worker thread, named `idle-retire-worker-N` (N counts up from 1 in the order
@@ -354,6 +411,12 @@ impl Pool {
 /// One worker: runs jobs; after `config.idle` with nothing to do, retires if more than
 /// `config.min` workers are alive; leaves when the queue is closed and empty.
 fn worker(inbox: Inbox, counts: &Counts, config: Config) {
+    // course: exercise
+    // let _ = (inbox, counts, config);
+    // todo!(
+    //     "loop: count yourself idle, recv_timeout(config.idle), count yourself busy; a job: run it; Timeout: return if try_retire agrees; Disconnected: take yourself out of `alive` and return"
+    // )
+    // course: solution
     loop {
         counts.idle.fetch_add(1, Ordering::SeqCst);
         // Blocks until a job, the time-out, or the close: no polling.
@@ -372,4 +435,5 @@ fn worker(inbox: Inbox, counts: &Counts, config: Config) {
             }
         }
     }
+    // course: end
 }

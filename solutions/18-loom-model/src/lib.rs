@@ -1,4 +1,8 @@
+// course: exercise
+// //! # Exercise 18: a loom model that catches a lost update
+// course: solution
 //! # Exercise 18, solved: a loom model that catches a lost update
+// course: end
 //!
 //! A [`Slots`] limiter hands out at most `limit` slots at once: [`Slots::try_take`] takes one
 //! if fewer than `limit` are taken and says whether it did, [`Slots::release`] gives one back.
@@ -13,8 +17,13 @@
 //! never on [`Limiter`]. Use loom's types inside it (`loom::thread::spawn`,
 //! `loom::sync::Arc`): loom can only reorder what it can see.
 //!
+// course: exercise
+// //! Replace the `todo!()` and run `cargo test -p ex18-loom-model` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex18-loom-model`.
+// course: solution
 //! This is the finished version; `cargo test -p ex18-loom-model-solution` runs the exercise's
 //! tests against it.
+// course: end
 //!
 //! ```
 //! use loom_model::{Limiter, Slots};
@@ -120,11 +129,19 @@ impl Slots for Limiter {
 }
 // ANCHOR_END: fixed
 
+// course: solution
 // ANCHOR: model
+// course: end
 /// One run of the model: loom calls it again and again, once per interleaving, and a panic in
 /// any run (in any thread) fails the whole model. Make it fail on [`BuggyLimiter`], for at
 /// least one interleaving, and pass on [`Limiter`], for all of them.
 pub fn model<L: Slots>() {
+    // course: exercise
+    // todo!(
+    //     "create an L with one slot in a loom::sync::Arc, spawn two loom threads that each call \
+    //      try_take, join them, and assert that at most one of them got the slot"
+    // )
+    // course: solution
     use loom::sync::Arc;
     use loom::thread;
 
@@ -149,5 +166,8 @@ pub fn model<L: Slots>() {
         limiter.taken()
     );
     assert_eq!(limiter.taken(), winners, "every slot handed out is counted");
+    // course: end
 }
+// course: solution
 // ANCHOR_END: model
+// course: end

@@ -1,12 +1,47 @@
+// course: exercise
+// //! # Exercise 20: leases that run out, and late workers turned away
+// course: solution
 //! # Exercise 20, solved: leases that run out, and late workers turned away
+// course: end
 //!
+// course: exercise
+// //! Lesson 10's queue keeps its jobs in SQLite, and a worker that takes a job takes it under a
+// //! *lease*: it owns the job until `lease_until`. A worker that dies (or stalls) simply lets its
+// //! lease run out, and then another worker may claim the job again. The danger is the worker
+// //! that was only slow: it comes back after its lease has gone to somebody else, and reports
+// //! the job done. Write the two functions that keep every job's effect to exactly one:
+// //!
+// //! - [`claim`]: in ONE `BEGIN IMMEDIATE` transaction
+// //!   (`conn.transaction_with_behavior(TransactionBehavior::Immediate)`), find the job with the
+// //!   lowest id that is `available`, or `running` with a lease that has run out
+// //!   (`lease_until <= now_ms`), and take it: `running`, one more attempt, a new lease token
+// //!   (one this job has never had: count up), and `lease_until = now_ms + lease_ms`. Several
+// //!   connections claim at once, each on its own thread; two must never get the same job.
+// //! - [`complete`]: in one transaction, if the job is still `running` under this `token` and
+// //!   the lease has not run out (`now_ms < lease_until`), write the job's effect (a row in
+// //!   `effects`) and mark it `completed`, and say `true`; otherwise change nothing and say
+// //!   `false`. The effect and the completion commit together or not at all.
+// //!
+// //! There is no real time here: every function takes `now_ms`, and the tests choose it, down to
+// //! the millisecond. The schema, [`open`], [`enqueue`] and [`Claim`] are written for you.
+// //! `rusqlite`'s `Transaction` rolls back when it is dropped without `commit()`, so a `?` or an
+// //! early `return` leaves nothing half done.
+// //!
+// //! Replace each `todo!()` and run `cargo test -p ex20-lease-reclaim` until it passes. Stuck?
+// //! Run `cargo run -p course -- hint ex20-lease-reclaim`.
+// course: solution
 //! `claim` is one `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock before it reads,
 //! so no other connection can claim the same job between the `SELECT` that finds it and the
 //! `UPDATE` that takes it. Every claim bumps the job's lease token, a counter per job, so a
 //! token is never given out twice. `complete` writes the effect and the new state in one
 //! transaction, and only after the `UPDATE` that checks the token, the state and the lease has
 //! changed exactly one row: a worker that has lost its lease changes nothing.
+// course: end
 
+// course: exercise
+// #[allow(unused_imports)]
+// // OptionalExtension, TransactionBehavior and params!: you will want them.
+// course: end
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 use std::path::Path;
 use std::time::Duration;
@@ -77,6 +112,14 @@ pub struct Claim {
 /// It is one `BEGIN IMMEDIATE` transaction, so two connections claiming at once never get the
 /// same job.
 pub fn claim(conn: &mut Connection, now_ms: i64, lease_ms: i64) -> rusqlite::Result<Option<Claim>> {
+    // course: exercise
+    // let _ = (conn, now_ms, lease_ms);
+    // todo!(
+    //     "one IMMEDIATE transaction: SELECT the lowest id that is available, or running with \
+    //      lease_until <= now_ms; UPDATE it (running, attempts + 1, lease_token + 1, lease_until \
+    //      = now_ms + lease_ms); commit; return the Claim (None if there was nothing to claim)"
+    // )
+    // course: solution
     // IMMEDIATE takes the write lock now, before the SELECT. A deferred transaction would
     // read first, and then either fail with SQLITE_BUSY when it tries to write after another
     // connection has, or, without a transaction at all, take a job somebody else just took.
@@ -112,6 +155,7 @@ pub fn claim(conn: &mut Connection, now_ms: i64, lease_ms: i64) -> rusqlite::Res
     )?;
     tx.commit()?;
     Ok(Some(claim))
+    // course: end
 }
 
 /// Records that the worker holding lease `token` on job `id` has done it: writes the job's
@@ -125,6 +169,14 @@ pub fn claim(conn: &mut Connection, now_ms: i64, lease_ms: i64) -> rusqlite::Res
 /// given, an unknown id) it changes nothing and returns `false`. If writing fails, it returns
 /// the error, and has changed nothing either.
 pub fn complete(conn: &mut Connection, id: i64, token: i64, now_ms: i64) -> rusqlite::Result<bool> {
+    // course: exercise
+    // let _ = (conn, id, token, now_ms);
+    // todo!(
+    //     "one transaction: UPDATE to completed only WHERE id, state = 'running', this token and \
+    //      lease_until > now_ms; if that changed no row, return false (changing nothing); else \
+    //      INSERT the effect, commit, true"
+    // )
+    // course: solution
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The check and the change are one UPDATE: it changes a row only if the lease holds.
     let won = tx.execute(
@@ -139,4 +191,5 @@ pub fn complete(conn: &mut Connection, id: i64, token: i64, now_ms: i64) -> rusq
     tx.execute("INSERT INTO effects (job_id) VALUES (?1)", [id])?;
     tx.commit()?;
     Ok(true)
+    // course: end
 }

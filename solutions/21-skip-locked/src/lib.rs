@@ -1,10 +1,44 @@
+// course: exercise
+// //! # Exercise 21: claiming a batch with `FOR UPDATE SKIP LOCKED`
+// course: solution
 //! # Exercise 21, solved: claiming a batch with `FOR UPDATE SKIP LOCKED`
+// course: end
 //!
+// course: exercise
+// //! Lesson 11's queue lives in PostgreSQL, and workers on many machines claim from it at once,
+// //! each over its own connection. A claim must give every job to exactly one worker, and it must
+// //! not make the workers queue up behind each other: a worker that is slow to commit its claim
+// //! (a slow network, a long pause) must not hold up the others. Write the one function that does
+// //! both:
+// //!
+// //! - [`claim_batch`]: in ONE transaction (`client.transaction()?`, then `tx.commit()?`), pick up
+// //!   to `n` `available` jobs, the oldest (lowest id) first, with
+// //!   `SELECT ... ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, and take them: `running`, one more
+// //!   attempt, a token of its own for each from the sequence (`nextval('lease_tokens')`),
+// //!   `lease_until = now_ms + lease_ms`, and the `worker`'s name. Return what it took.
+// //!
+// //! `FOR UPDATE` locks the rows a claim picks, so that no other claim can take them before this
+// //! one commits; `SKIP LOCKED` makes every other claim pass those rows by instead of waiting for
+// //! them. Without the lock, two claims that read at the same moment both see a job as available
+// //! and both take it; with the lock but without `SKIP LOCKED`, every claim waits for the one
+// //! before it.
+// //!
+// //! There is no real time here: `claim_batch` takes `now_ms`, and the tests choose it. The
+// //! schema, [`setup`], [`enqueue`] and [`Claim`] are written for you. A `postgres::Transaction`
+// //! rolls back when it is dropped without `commit()`, so a `?` leaves nothing half done.
+// //!
+// //! The tests need PostgreSQL: installed on this machine (they start a throwaway server of their
+// //! own), or a server named in `DATABASE_URL`. Without either they print a `NOT RUN` line.
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex21-skip-locked` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex21-skip-locked`.
+// course: solution
 //! `claim_batch` is one statement, and so one transaction, which the function still opens and
 //! commits itself. Its `WITH` part picks the oldest `available` jobs and locks them, passing by
 //! every row that another claim has locked and not yet committed (`SKIP LOCKED`); the `UPDATE`
 //! then takes exactly the rows it picked, each with a token of its own from the sequence. Two
 //! claimers that start together each get different jobs, and neither waits for the other.
+// course: end
 
 use postgres::Client;
 
@@ -69,6 +103,16 @@ pub fn claim_batch(
     now_ms: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claim>, postgres::Error> {
+    // course: exercise
+    // let _ = (client, worker, n, now_ms, lease_ms);
+    // todo!(
+    //     "one transaction: WITH picked AS (SELECT id FROM jobs WHERE state = 'available' ORDER \
+    //      BY id LIMIT $1 FOR UPDATE SKIP LOCKED) UPDATE jobs SET state = 'running', attempts + \
+    //      1, lease_token = nextval('lease_tokens'), lease_until = now_ms + lease_ms, worker \
+    //      FROM picked WHERE jobs.id = picked.id RETURNING the claim's columns; commit; return \
+    //      the claims"
+    // )
+    // course: solution
     let mut tx = client.transaction()?;
     let lease_until = now_ms + lease_ms;
     let rows = tx.query(
@@ -100,4 +144,5 @@ pub fn claim_batch(
             lease_until: row.get(3),
         })
         .collect())
+    // course: end
 }

@@ -1,5 +1,42 @@
+// course: exercise
+// //! # Exercise 22: a rescuer that acts exactly once
+// course: solution
 //! # Exercise 22, solved: a rescuer that acts exactly once
+// course: end
 //!
+// course: exercise
+// //! A worker that claims a job holds it under a lease, and renews the lease while it works. A
+// //! worker that dies (or hangs, or loses its machine) stops renewing, and its job stays
+// //! `running`, leased to nobody alive, until a *rescuer* notices that the lease has run out and
+// //! puts the job back. Lesson 11's queue runs a rescuer in every worker process, on every
+// //! machine, so two rescuers often look at the same expired job at the same moment. Write the
+// //! rescuer, so that each job is rescued, and reported, exactly once:
+// //!
+// //! - [`rescue`]: in ONE transaction (`client.transaction()?`, then `tx.commit()?`), every job
+// //!   that is `running` with `lease_until <= now_ms` goes to `retryable`, or to `discarded` if it
+// //!   has used all its attempts (`attempts >= max_attempts`); its `attempts` stay as they are,
+// //!   `last_error` becomes [`LEASE_LOST`], and `lease_token` and `lease_until` become NULL. Return
+// //!   one [`Rescued`] for each job it changed.
+// //!
+// //! Under PostgreSQL's default isolation, READ COMMITTED, a `SELECT` shows what was committed when
+// //! it ran, and by the time an `UPDATE` that follows gets to a row, another transaction may have
+// //! changed it: another rescuer may have put the job back already, or its worker may have renewed
+// //! the lease. So the statement that changes a job must also be the one that decides that the
+// //! job's lease has run out: an `UPDATE ... WHERE state = 'running' AND lease_until <= $1
+// //! RETURNING ...` (PostgreSQL re-checks the `WHERE` on the newest version of a row it had to wait
+// //! for), or rows picked with `SELECT ... FOR UPDATE SKIP LOCKED` (exercise 21), which locks
+// //! them, passing by any that another transaction holds.
+// //!
+// //! There is no real time here: `rescue` takes `now_ms`, and the tests choose it. The schema,
+// //! [`setup`], [`enqueue`], and the worker's side ([`claim`], [`renew`], [`complete`]) are written
+// //! for you. A `postgres::Transaction` rolls back when it is dropped without `commit()`.
+// //!
+// //! The tests need PostgreSQL: installed on this machine (they start a throwaway server of their
+// //! own), or a server named in `DATABASE_URL`. Without either they print a `NOT RUN` line.
+// //!
+// //! Replace the `todo!()` and run `cargo test -p ex22-rescuer` until it passes. Stuck? Run
+// //! `cargo run -p course -- hint ex22-rescuer`.
+// course: solution
 //! `rescue` is one statement, and so one transaction, which the function still opens and
 //! commits itself. Its `WITH` part finds the running jobs whose lease has run out and locks
 //! them, passing by any row another transaction holds (`FOR UPDATE SKIP LOCKED`): a worker
@@ -7,6 +44,7 @@
 //! re-reads the row, so a job whose lease was moved on, or that another rescuer has already put
 //! back, no longer matches and is left alone. The `UPDATE` then changes exactly the rows it
 //! locked, and `RETURNING` reports exactly those.
+// course: end
 
 use postgres::Client;
 
@@ -144,6 +182,15 @@ pub struct Rescued {
 /// and reported, by exactly one of them; a job whose lease was renewed, or that was completed,
 /// just before, is not rescued at all.
 pub fn rescue(client: &mut Client, now_ms: i64) -> Result<Vec<Rescued>, postgres::Error> {
+    // course: exercise
+    // let _ = (client, now_ms);
+    // todo!(
+    //     "one transaction: UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN \
+    //      'discarded' ELSE 'retryable' END, last_error = LEASE_LOST, lease_token = NULL, \
+    //      lease_until = NULL WHERE state = 'running' AND lease_until <= now_ms RETURNING id, \
+    //      attempts, state = 'discarded'; commit; one Rescued per row returned"
+    // )
+    // course: solution
     let mut tx = client.transaction()?;
     let rows = tx.query(
         "WITH expired AS (
@@ -171,4 +218,5 @@ pub fn rescue(client: &mut Client, now_ms: i64) -> Result<Vec<Rescued>, postgres
             discarded: row.get(2),
         })
         .collect())
+    // course: end
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::markup;
+
 /// One exercise, as found on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exercise {
@@ -84,6 +86,28 @@ pub enum State {
 }
 
 impl State {
+    /// How the saved progress file writes it.
+    pub fn key(&self) -> &'static str {
+        match self {
+            State::NotStarted => "not-started",
+            State::DoesNotCompile => "does-not-compile",
+            State::Failing => "failing",
+            State::Passing => "passing",
+        }
+    }
+
+    /// The state a [`State::key`] names.
+    pub fn parse(key: &str) -> Option<State> {
+        [
+            State::NotStarted,
+            State::DoesNotCompile,
+            State::Failing,
+            State::Passing,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
+
     /// How the progress list shows it.
     pub fn label(&self) -> &'static str {
         match self {
@@ -168,7 +192,7 @@ pub fn check(root: &Path, exercise: &Exercise) -> io::Result<(State, Run)> {
     let run = cargo(root, &["test", "-q", "-p", &exercise.package], TEST_LIMIT)?;
     let state = if run.success {
         State::Passing
-    } else if unchanged(root, exercise) {
+    } else if unchanged(exercise) {
         State::NotStarted
     } else {
         State::Failing
@@ -176,23 +200,39 @@ pub fn check(root: &Path, exercise: &Exercise) -> io::Result<(State, Run)> {
     Ok((state, run))
 }
 
-/// Whether the exercise's `src` is as shipped. Git knows; without git, an exercise whose
-/// `lib.rs` still has a `todo!(` counts as not started.
-fn unchanged(root: &Path, exercise: &Exercise) -> bool {
-    let src = exercise.path.join("src");
-    let git = Command::new("git")
-        .args(["diff", "--quiet", "HEAD", "--"])
-        .arg(&src)
-        .current_dir(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    match git {
-        Ok(status) if status.code() == Some(0) => true,
-        Ok(status) if status.code() == Some(1) => false,
-        // No git, or not a repository: fall back to looking for the placeholders.
-        _ => fs::read_to_string(src.join("lib.rs")).is_ok_and(|s| s.contains("todo!(")),
+/// Whether the exercise's `src` is as shipped: exactly what its solution generates.
+fn unchanged(exercise: &Exercise) -> bool {
+    markup::drift(&exercise.solution, &exercise.path).is_ok_and(|d| d.is_empty())
+}
+
+/// Puts the exercise's source files back as shipped (generated from its solution), and returns
+/// the files it wrote. Tests, hints and anything else in the folder are left alone.
+pub fn reset(exercise: &Exercise) -> io::Result<Vec<PathBuf>> {
+    let generated = markup::generate(&exercise.solution, &exercise.path)?;
+    for file in &generated {
+        if let Some(dir) = file.path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::write(&file.path, &file.text)?;
     }
+    Ok(generated.into_iter().map(|g| g.path).collect())
+}
+
+/// The solution's source files as plain Rust (markers and the student's part left out), with
+/// their paths.
+pub fn solution_files(exercise: &Exercise) -> io::Result<Vec<(PathBuf, String)>> {
+    let src = exercise.solution.join("src");
+    let mut out = Vec::new();
+    for (path, text) in rust_sources(&src)? {
+        let plain = markup::solution(&text).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        out.push((path, plain));
+    }
+    Ok(out)
 }
 
 /// One broken promise found by [`verify`].
@@ -241,8 +281,17 @@ pub fn verify(root: &Path, mut progress: impl FnMut(&Exercise)) -> io::Result<Ve
                 ));
             }
         }
-        if contains_todo(&ex.solution.join("src"))? {
-            problem("its solution still contains todo!()".into());
+        match solution_files(ex) {
+            Ok(files) => {
+                if files.iter().any(|(_, text)| text.contains("todo!(")) {
+                    problem("its solution still contains todo!()".into());
+                }
+            }
+            Err(e) => problem(format!("its solution's markup is broken: {e}")),
+        }
+        for drifted in markup::drift(&ex.solution, &ex.path).unwrap_or_else(|e| vec![e.to_string()])
+        {
+            problem(drifted);
         }
         let build = cargo(
             root,
@@ -292,20 +341,23 @@ fn test_files(exercise: &Path) -> io::Result<Vec<String>> {
     Ok(files)
 }
 
-fn contains_todo(dir: &Path) -> io::Result<bool> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if contains_todo(&path)? {
-                return Ok(true);
+/// Every `.rs` file under `dir` with its text, sorted by path.
+fn rust_sources(dir: &Path) -> io::Result<Vec<(PathBuf, String)>> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path)?;
+                found.push((path, text));
             }
-        } else if path.extension().is_some_and(|e| e == "rs")
-            && fs::read_to_string(&path)?.contains("todo!(")
-        {
-            return Ok(true);
         }
     }
-    Ok(false)
+    found.sort();
+    Ok(found)
 }
 
 /// The last `n` lines of `text`.
@@ -348,6 +400,24 @@ mod tests {
             assert!(
                 ex.solution.join("Cargo.toml").is_file(),
                 "{} has no solution",
+                ex.package
+            );
+        }
+    }
+
+    #[test]
+    fn every_exercise_is_what_its_solution_generates() {
+        for ex in find(&root()).unwrap() {
+            let drift = markup::drift(&ex.solution, &ex.path).unwrap();
+            assert!(
+                drift.is_empty(),
+                "{}: {drift:?}; edit the solution's markup and run `cargo run -p course -- gen`",
+                ex.package
+            );
+            let solved = solution_files(&ex).unwrap();
+            assert!(
+                solved.iter().all(|(_, text)| !text.contains("todo!(")),
+                "{}'s solution has a todo!()",
                 ex.package
             );
         }

@@ -1,52 +1,78 @@
 //! `cargo run -p course`: the students' progress command, and the course's own checks.
-//!
-//! With no arguments it lists every exercise and where you stand; `hint NAME` shows hints,
-//! `watch` re-tests on every save, `verify` is CI's proof that every solution passes and every
-//! exercise starts out failing, and `check-book` fails on any book include that does not
-//! resolve (mdBook itself only logs one).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use course::{book, exercises};
+use clap::{Parser, Subcommand};
+use course::exercises::{self, State};
+use course::track::{Found, Track};
+use course::{book, markup, watch};
 
-/// The one-line usage, shown on errors and for `--help`.
-const USAGE: &str = "usage: cargo run -p course -- [progress | hint EXERCISE | watch | verify | check-book [BOOK_SRC]]";
+/// Your way through the course's exercises: where you stand, hints, a watch mode, and the
+/// solutions once you are done.
+#[derive(Parser, Debug)]
+#[command(name = "course", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+const EXAMPLES: &str = "\
+An exercise can be named by package, folder, number or short name: ex01-squares, 01-squares,
+1 and squares are the same exercise. With no command, `list` runs.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every exercise in course order and where you stand; only what changed is tested again
+    #[command(alias = "progress")]
+    List {
+        /// Test every exercise again, whatever the saved progress says
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// The hints for an exercise (the one you are on when no name is given)
+    Hint { name: Option<String> },
+    /// Re-test the exercise you are on whenever you save; n next, h hint, l list, q quit
+    Watch,
+    /// Put an exercise's source back as it shipped (your changes to it are lost)
+    Reset { name: String },
+    /// Show an exercise's solution, once your exercise passes
+    Solution { name: String },
+    /// Write every exercise's source from its solution's markup
+    Gen {
+        /// Change nothing; fail if an exercise differs from what its solution generates
+        #[arg(long)]
+        check: bool,
+    },
+    /// For CI: every solution passes, every exercise as shipped compiles, fails and matches
+    /// its solution's markup
+    Verify,
+    /// For CI: every {{#include}} in the book resolves
+    CheckBook {
+        /// The book's source folder [default: book/src]
+        book_src: Option<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1);
-    let subcommand = args.next();
-    let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
-    match subcommand.as_ref().and_then(|s| s.to_str()) {
-        None | Some("progress") if rest.is_empty() => progress(),
-        Some("hint") if rest.len() == 1 => hint(&rest[0]),
-        Some("hint") => usage_error("`hint` takes the exercise's name, such as ex01-squares"),
-        Some("watch") if rest.is_empty() => watch(),
-        Some("verify") if rest.is_empty() => verify(),
-        Some("check-book") if rest.len() <= 1 => {
-            if let Some(option) = rest.first().filter(|a| a.starts_with('-')) {
-                return usage_error(&format!("unknown option `{option}`"));
-            }
-            check_book(&book_src_or_default(rest.first().map(OsString::from)))
+    let cli: Cli = course_support::cli::parse();
+    let root = root();
+    let result = match cli.command.unwrap_or(Command::List { fresh: false }) {
+        Command::List { fresh } => list(&root, fresh),
+        Command::Hint { name } => hint(&root, name.as_deref()),
+        Command::Watch => watch::run(&root),
+        Command::Reset { name } => reset(&root, &name),
+        Command::Solution { name } => solution(&root, &name),
+        Command::Gen { check } => generate(&root, check),
+        Command::Verify => verify(&root),
+        Command::CheckBook { book_src } => {
+            check_book(&book_src.unwrap_or_else(|| root.join("book/src")))
         }
-        Some("help" | "-h" | "--help") => {
-            println!("{USAGE}");
-            println!();
-            println!(
-                "  progress    every exercise in course order, and where you stand (the default)"
-            );
-            println!("  hint NAME   the hints for one exercise, such as `hint ex01-squares`");
-            println!("  watch       re-runs your current exercise's tests whenever you save");
-            println!(
-                "  verify      checks every solution passes and every exercise starts out failing"
-            );
-            println!("  check-book  checks every {{{{#include}}}} in the book resolves");
-            ExitCode::SUCCESS
-        }
-        Some(other) => usage_error(&format!("unknown command or arguments: `{other}`")),
-        None => usage_error("unexpected arguments"),
-    }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("course: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// The course's root: the nearest folder at or above the current one that has `exercises/` and
@@ -61,224 +87,198 @@ fn root() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
-fn exercises_or_exit() -> Result<Vec<exercises::Exercise>, ExitCode> {
-    exercises::find(&root()).map_err(|e| {
-        eprintln!("course: cannot read the exercises folder: {e}");
-        ExitCode::FAILURE
-    })
-}
+type Outcome = Result<ExitCode, Box<dyn std::error::Error>>;
 
-/// Lists every exercise with its state and names the next one.
-fn progress() -> ExitCode {
-    let list = match exercises_or_exit() {
-        Ok(list) => list,
-        Err(code) => return code,
-    };
-    println!(
-        "Checking {} exercises (this builds and tests each one)...\n",
-        list.len()
-    );
+/// Lists every exercise with its state and names the one to do next.
+fn list(root: &Path, fresh: bool) -> Outcome {
+    let mut track = Track::open(root)?;
+    let stale: Vec<_> = track
+        .list
+        .iter()
+        .filter(|ex| fresh || track.saved(ex).is_none())
+        .cloned()
+        .collect();
+    if !stale.is_empty() {
+        println!(
+            "Testing {} of {} exercises (those that changed since last time)...",
+            stale.len(),
+            track.list.len()
+        );
+        let bar = watch::bar(stale.len());
+        for ex in &stale {
+            bar.set_message(ex.package.clone());
+            track.test(ex)?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+    }
+    println!();
     let mut next = None;
     let mut passing = 0;
-    for ex in &list {
-        let state = match exercises::check(&root(), ex) {
-            Ok((state, _)) => state,
-            Err(e) => {
-                eprintln!("course: cannot run cargo: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let mark = if state == exercises::State::Passing {
-            "✓"
-        } else {
-            "·"
-        };
-        println!(
-            "  {mark} {:<28} {:<17} {}",
-            ex.package,
-            state.label(),
-            ex.description
-        );
-        if state == exercises::State::Passing {
+    for ex in track.list.clone() {
+        let state = track.state(&ex)?.state().clone();
+        println!("{}", watch::list_line(&ex, Some(&state)));
+        if state == State::Passing {
             passing += 1;
         } else if next.is_none() {
-            next = Some(ex.clone());
+            next = Some(ex);
         }
     }
-    println!("\n{passing} of {} passing.", list.len());
+    println!("\n{passing} of {} passing.", track.list.len());
     match next {
         Some(ex) => {
             println!("Next: exercises/{}/src/lib.rs", ex.dir);
             println!("  test it:  cargo test -p {}", ex.package);
-            println!("  a hint:   cargo run -p course -- hint {}", ex.package);
+            println!("  a hint:   cargo run -p course -- hint");
             println!("  or let it re-test on every save:  cargo run -p course -- watch");
         }
-        None => println!("Every exercise passes. Compare yours with solutions/ if you like."),
+        None => println!(
+            "Every exercise passes. `cargo run -p course -- solution NAME` shows how the course solved one."
+        ),
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Prints one exercise's hints.
-fn hint(name: &str) -> ExitCode {
-    let list = match exercises_or_exit() {
-        Ok(list) => list,
-        Err(code) => return code,
-    };
-    let found = list.iter().find(|e| e.package == name || e.dir == name);
-    let Some(ex) = found else {
-        let names: Vec<&str> = list.iter().map(|e| e.package.as_str()).collect();
-        return usage_error(&format!(
-            "no exercise `{name}`; the exercises are: {}",
+/// Finds a named exercise, or says which names exist (exit 2).
+fn named(track: &Track, name: &str) -> Result<exercises::Exercise, ExitCode> {
+    track.named(name).cloned().ok_or_else(|| {
+        let names: Vec<&str> = track.list.iter().map(|e| e.package.as_str()).collect();
+        eprintln!(
+            "course: no exercise `{name}`; the exercises are {}",
             names.join(", ")
-        ));
-    };
-    match ex.hints() {
-        Ok(hints) => {
-            println!("Hints for {} ({}):\n", ex.package, ex.description);
-            println!("{hints}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("course: {} has no hints: {e}", ex.package);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Re-runs the first unfinished exercise's tests whenever a file in it changes.
-fn watch() -> ExitCode {
-    println!("Watching your current exercise; save a file to re-test it. Ctrl-C to stop.\n");
-    let mut last_seen = None;
-    loop {
-        let list = match exercises_or_exit() {
-            Ok(list) => list,
-            Err(code) => return code,
-        };
-        let mut current = None;
-        for ex in &list {
-            match exercises::check(&root(), ex) {
-                Ok((exercises::State::Passing, _)) => continue,
-                Ok((state, run)) => {
-                    current = Some((ex.clone(), state, run));
-                    break;
-                }
-                Err(e) => {
-                    eprintln!("course: cannot run cargo: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        let Some((ex, state, run)) = current else {
-            println!("Every exercise passes. Well done.");
-            return ExitCode::SUCCESS;
-        };
-        println!("── {} ({}) ──", ex.package, state.label());
-        println!("{}", exercises::tail(&run.output, 40));
-        println!(
-            "\nEdit exercises/{}/src/lib.rs and save; hint: cargo run -p course -- hint {}",
-            ex.dir, ex.package
         );
-        // Wait for a change to the exercise's files.
-        let stamp = |ex: &exercises::Exercise| newest_change(&ex.path);
-        last_seen = last_seen.or(Some(stamp(&ex)));
-        loop {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-            let now = stamp(&ex);
-            if Some(now) != last_seen {
-                last_seen = Some(now);
-                break;
-            }
-        }
-        println!("\nChange seen; testing again...\n");
-    }
+        ExitCode::from(2)
+    })
 }
 
-/// The latest modification time of any file under `dir` (ignoring errors).
-fn newest_change(dir: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::UNIX_EPOCH;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&path) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
-                newest = newest.max(modified);
+/// Prints the hints for the named exercise, or for the current one.
+fn hint(root: &Path, name: Option<&str>) -> Outcome {
+    let mut track = Track::open(root)?;
+    let ex = match name {
+        Some(name) => match named(&track, name) {
+            Ok(ex) => ex,
+            Err(code) => return Ok(code),
+        },
+        None => match track.current()? {
+            Some(ex) => ex,
+            None => {
+                println!(
+                    "Every exercise passes: no hints needed. Name one to see its hints anyway."
+                );
+                return Ok(ExitCode::SUCCESS);
             }
+        },
+    };
+    println!("Hints for {} ({}):\n", ex.package, ex.description);
+    println!("{}", ex.hints()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Restores an exercise's source as shipped.
+fn reset(root: &Path, name: &str) -> Outcome {
+    let track = Track::open(root)?;
+    let ex = match named(&track, name) {
+        Ok(ex) => ex,
+        Err(code) => return Ok(code),
+    };
+    for path in exercises::reset(&ex)? {
+        let shown = path.strip_prefix(root).unwrap_or(&path);
+        println!("{} is back as shipped.", shown.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows the solution, but only to a student whose exercise passes.
+fn solution(root: &Path, name: &str) -> Outcome {
+    let mut track = Track::open(root)?;
+    let ex = match named(&track, name) {
+        Ok(ex) => ex,
+        Err(code) => return Ok(code),
+    };
+    let found = track.state(&ex)?;
+    if *found.state() != State::Passing {
+        eprintln!(
+            "course: {} does not pass yet ({}); its solution opens once it does. Stuck? `cargo run -p course -- hint {}`",
+            ex.package,
+            found.state().label(),
+            ex.package
+        );
+        if let Found::Tested(_, run) = &found {
+            eprintln!("\n{}", exercises::tail(&run.output, 15));
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    for (path, text) in exercises::solution_files(&ex)? {
+        let shown = path.strip_prefix(root).unwrap_or(&path);
+        println!("── {} ──\n{text}", shown.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes (or with `check`, compares) every exercise's source from its solution.
+fn generate(root: &Path, check: bool) -> Outcome {
+    let list = exercises::find(root)?;
+    let mut problems = Vec::new();
+    let mut written = 0;
+    for ex in &list {
+        if check {
+            problems.extend(markup::drift(&ex.solution, &ex.path)?);
+        } else {
+            written += exercises::reset(ex)?.len();
         }
     }
-    newest
+    for p in &problems {
+        println!("{p}");
+    }
+    if !problems.is_empty() {
+        println!(
+            "gen: {} exercise file(s) differ from their solutions",
+            problems.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if check {
+        println!(
+            "gen: all {} exercises match what their solutions generate",
+            list.len()
+        );
+    } else {
+        println!("gen: wrote {written} file(s) for {} exercises", list.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Proves both directions for CI; exits 1 if anything is wrong.
-fn verify() -> ExitCode {
+fn verify(root: &Path) -> Outcome {
     let started = std::time::Instant::now();
     let mut count = 0;
-    let findings = exercises::verify(&root(), |ex| {
+    let findings = exercises::verify(root, |ex| {
         count += 1;
         println!("verifying {} and its solution", ex.package);
-    });
-    match findings {
-        Ok(findings) if findings.is_empty() => {
-            println!(
-                "exercises: {count} verified in {:.0?}: every solution passes, every exercise compiles and fails as shipped",
-                started.elapsed()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(findings) => {
-            for f in &findings {
-                println!("{}: {}", f.exercise, f.problem);
-            }
-            println!("exercises: {} problem(s) found", findings.len());
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("course: cannot verify the exercises: {e}");
-            ExitCode::FAILURE
-        }
+    })?;
+    if findings.is_empty() {
+        println!(
+            "exercises: {count} verified in {:.0?}: every solution passes, every exercise compiles, fails as shipped and matches its solution's markup",
+            started.elapsed()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
-}
-
-/// Prints a one-line usage error to stderr and returns exit code 2.
-fn usage_error(message: &str) -> ExitCode {
-    eprintln!("course: {message} ({USAGE})");
-    ExitCode::from(2)
-}
-
-/// The book source to check: the argument if given, else `book/src` under the current
-/// directory, else `book/src` at the workspace root this binary was built from.
-fn book_src_or_default(arg: Option<OsString>) -> PathBuf {
-    if let Some(arg) = arg {
-        return PathBuf::from(arg);
+    for f in &findings {
+        println!("{}: {}", f.exercise, f.problem);
     }
-    let here = PathBuf::from("book/src");
-    if here.exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src")
+    println!("exercises: {} problem(s) found", findings.len());
+    Ok(ExitCode::FAILURE)
 }
 
 /// Runs the include check and reports: exit 0 if everything resolves, 1 if not.
-fn check_book(book_src: &Path) -> ExitCode {
-    match book::scan_includes(book_src) {
-        Ok(report) if report.problems.is_empty() => {
-            println!("book includes: {} checked, all resolve", report.checked);
-            ExitCode::SUCCESS
-        }
-        Ok(report) => {
-            for problem in &report.problems {
-                println!("{problem}");
-            }
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            // The error already names the path it failed on.
-            eprintln!("course: cannot check the book: {error}");
-            ExitCode::FAILURE
-        }
+fn check_book(book_src: &Path) -> Outcome {
+    let report = book::scan_includes(book_src)?;
+    if report.problems.is_empty() {
+        println!("book includes: {} checked, all resolve", report.checked);
+        return Ok(ExitCode::SUCCESS);
     }
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    Ok(ExitCode::FAILURE)
 }
