@@ -8,6 +8,7 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
+// ANCHOR: worker
 /// Takes numbers from `jobs` until the channel is closed and empty, and sends `(n, square(n))`
 /// for each one to `results`.
 pub fn worker(
@@ -18,6 +19,7 @@ pub fn worker(
     let _ = (jobs, results, square);
     todo!("loop over the jobs receiver and send (n, square(n)) for each job")
 }
+// ANCHOR_END: worker
 
 /// Squares every number with `workers` threads sharing one queue, and returns one `(n, n²)`
 /// pair per number, in any order.

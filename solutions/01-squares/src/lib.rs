@@ -19,6 +19,7 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 // course: end
 
+// ANCHOR: worker
 /// Takes numbers from `jobs` until the channel is closed and empty, and sends `(n, square(n))`
 /// for each one to `results`.
 pub fn worker(
@@ -39,6 +40,7 @@ pub fn worker(
     }
     // course: end
 }
+// ANCHOR_END: worker
 
 /// Squares every number with `workers` threads sharing one queue, and returns one `(n, n²)`
 /// pair per number, in any order.

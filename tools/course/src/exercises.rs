@@ -147,6 +147,8 @@ pub fn cargo(root: &Path, args: &[&str], limit: Duration) -> io::Result<Run> {
         .args(args)
         .current_dir(root)
         .env("CARGO_TERM_COLOR", "never")
+        // The test messages are the teaching; a backtrace under each would bury them.
+        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         // Files, not pipes: a chatty test cannot fill a pipe and stall while we wait.
         .stdout(fs::File::create(&out_path)?)

@@ -55,9 +55,8 @@ fn course() -> tempfile::TempDir {
         fs::create_dir_all(ex.join("tests")).unwrap();
         fs::create_dir_all(sol.join("src")).unwrap();
         let package = format!("ex{dir_name}");
-        let test = format!(
-            "#[test]\nfn works() {{ assert_eq!({name}::{name}(6, 3), 6 {op} 3); }}\n"
-        );
+        let test =
+            format!("#[test]\nfn works() {{ assert_eq!({name}::{name}(6, 3), 6 {op} 3); }}\n");
         fs::write(ex.join(format!("tests/{name}.rs")), test).unwrap();
         fs::write(ex.join("HINTS.md"), hint).unwrap();
         fs::write(
@@ -77,7 +76,11 @@ fn course() -> tempfile::TempDir {
         fs::write(sol.join("src/lib.rs"), solution(number, name, op)).unwrap();
     }
     let generated = run(root, &["gen"], "");
-    assert!(generated.status.success(), "gen failed: {}", text(&generated));
+    assert!(
+        generated.status.success(),
+        "gen failed: {}",
+        text(&generated)
+    );
     dir
 }
 
@@ -105,7 +108,10 @@ fn run_with(root: &Path, args: &[&str], input: &str, cargo: &Path) -> Output {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("`course {}` ran for two minutes: a watch that ignores `q`, or a build that hangs", args.join(" "));
+            panic!(
+                "`course {}` ran for two minutes: a watch that ignores `q`, or a build that hangs",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -132,9 +138,15 @@ fn lib(root: &Path, dir: &str) -> PathBuf {
 fn solve(root: &Path, dir: &str, expr: &str) {
     let path = lib(root, dir);
     let code = fs::read_to_string(&path).unwrap();
-    let start = code.find("    let _ = (a, b);").expect("the exercise as shipped");
+    let start = code
+        .find("    let _ = (a, b);")
+        .expect("the exercise as shipped");
     let end = code[start..].find(")\n}").unwrap() + start + 2;
-    fs::write(&path, format!("{}    {expr}\n{}", &code[..start], &code[end..])).unwrap();
+    fs::write(
+        &path,
+        format!("{}    {expr}\n{}", &code[..start], &code[end..]),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -145,26 +157,44 @@ fn the_list_tests_only_what_changed_and_remembers_the_rest() {
     let out = text(&first);
     assert!(first.status.success(), "{out}");
     assert!(out.contains("Testing 2 of 2 exercises"), "{out}");
-    assert!(out.contains("ex01-add") && out.contains("not started"), "{out}");
-    assert!(out.contains("0 of 2 passing") && out.contains("Next: exercises/01-add"), "{out}");
+    assert!(
+        out.contains("ex01-add") && out.contains("not started"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 of 2 passing") && out.contains("Next: exercises/01-add"),
+        "{out}"
+    );
 
     // Nothing changed: the answer comes from saved progress. With no cargo to run, any attempt
     // to test would fail.
     let again = run_with(root, &["list"], "", Path::new("/nonexistent/cargo"));
     let out = text(&again);
-    assert!(again.status.success(), "the second list tested again: {out}");
+    assert!(
+        again.status.success(),
+        "the second list tested again: {out}"
+    );
     assert!(!out.contains("Testing"), "{out}");
     assert!(out.contains("0 of 2 passing"), "{out}");
 
     solve(root, "01-add", "a + b");
     let after = run(root, &[], "");
     let out = text(&after);
-    assert!(out.contains("Testing 1 of 2 exercises"), "only 01-add changed: {out}");
-    assert!(out.contains("1 of 2 passing") && out.contains("Next: exercises/02-mul"), "{out}");
+    assert!(
+        out.contains("Testing 1 of 2 exercises"),
+        "only 01-add changed: {out}"
+    );
+    assert!(
+        out.contains("1 of 2 passing") && out.contains("Next: exercises/02-mul"),
+        "{out}"
+    );
 
     solve(root, "02-mul", "a + b");
     let wrong = text(&run(root, &[], ""));
-    assert!(wrong.contains("failing"), "a wrong answer is failing, not not-started: {wrong}");
+    assert!(
+        wrong.contains("failing"),
+        "a wrong answer is failing, not not-started: {wrong}"
+    );
 }
 
 #[test]
@@ -172,7 +202,10 @@ fn hint_with_no_name_gives_the_hints_of_the_exercise_you_are_on() {
     let course = course();
     let root = course.path();
     let out = text(&run(root, &["hint"], ""));
-    assert!(out.contains("Add them.") && !out.contains("Multiply"), "{out}");
+    assert!(
+        out.contains("Add them.") && !out.contains("Multiply"),
+        "{out}"
+    );
     solve(root, "01-add", "a + b");
     let out = text(&run(root, &["hint"], ""));
     assert!(out.contains("Multiply them."), "{out}");
@@ -180,7 +213,11 @@ fn hint_with_no_name_gives_the_hints_of_the_exercise_you_are_on() {
     assert!(by_number.contains("Add them."), "{by_number}");
     let unknown = run(root, &["hint", "nosuch"], "");
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(text(&unknown).contains("ex01-add, ex02-mul"), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("ex01-add, ex02-mul"),
+        "{}",
+        text(&unknown)
+    );
 }
 
 #[test]
@@ -189,15 +226,26 @@ fn the_solution_opens_only_once_the_exercise_passes() {
     let root = course.path();
     let early = run(root, &["solution", "add"], "");
     assert_eq!(early.status.code(), Some(1), "{}", text(&early));
-    assert!(text(&early).contains("does not pass yet"), "{}", text(&early));
-    assert!(!text(&early).contains("a + b\n"), "the answer leaked: {}", text(&early));
+    assert!(
+        text(&early).contains("does not pass yet"),
+        "{}",
+        text(&early)
+    );
+    assert!(
+        !text(&early).contains("a + b\n"),
+        "the answer leaked: {}",
+        text(&early)
+    );
 
     solve(root, "01-add", "b + a");
     let shown = run(root, &["solution", "add"], "");
     let out = text(&shown);
     assert!(shown.status.success(), "{out}");
     assert!(out.contains("    a + b\n"), "{out}");
-    assert!(!out.contains("course:") && !out.contains("todo!"), "markup shown: {out}");
+    assert!(
+        !out.contains("course:") && !out.contains("todo!"),
+        "markup shown: {out}"
+    );
 }
 
 #[test]
@@ -222,7 +270,9 @@ fn gen_check_and_verify_catch_an_exercise_that_drifted_from_its_solution() {
 
     // Someone edits the exercise by hand instead of the solution's markup.
     let path = lib(root, "02-mul");
-    let edited = fs::read_to_string(&path).unwrap().replace("return a * b", "multiply");
+    let edited = fs::read_to_string(&path)
+        .unwrap()
+        .replace("return a * b", "multiply");
     fs::write(&path, edited).unwrap();
     let check = run(root, &["gen", "--check"], "");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
@@ -230,7 +280,10 @@ fn gen_check_and_verify_catch_an_exercise_that_drifted_from_its_solution() {
     let verify = run(root, &["verify"], "");
     let out = text(&verify);
     assert_eq!(verify.status.code(), Some(1), "{out}");
-    assert!(out.contains("ex02-mul: ") && out.contains("differs"), "{out}");
+    assert!(
+        out.contains("ex02-mul: ") && out.contains("differs"),
+        "{out}"
+    );
     assert!(!out.contains("ex01-add:"), "01-add was fine: {out}");
 
     assert!(run(root, &["gen"], "").status.success());
@@ -255,6 +308,11 @@ fn bad_commands_get_one_line_and_exit_2() {
     for args in [&["--frobnicate"][..], &["reset"], &["frob"]] {
         let out = run(course.path(), args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
-        assert_eq!(text(&out).trim().lines().count(), 1, "{args:?}: {}", text(&out));
+        assert_eq!(
+            text(&out).trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            text(&out)
+        );
     }
 }
