@@ -232,7 +232,7 @@ fn the_solution_opens_only_once_the_exercise_passes() {
         text(&early)
     );
     assert!(
-        !text(&early).contains("a + b\n"),
+        !text(&early).contains("── solutions/"),
         "the answer leaked: {}",
         text(&early)
     );
@@ -241,6 +241,7 @@ fn the_solution_opens_only_once_the_exercise_passes() {
     let shown = run(root, &["solution", "add"], "");
     let out = text(&shown);
     assert!(shown.status.success(), "{out}");
+    assert!(out.contains("── solutions/01-add/src/lib.rs ──"), "{out}");
     assert!(out.contains("    a + b\n"), "{out}");
     assert!(
         !out.contains("course:") && !out.contains("todo!"),
