@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-1`: three workers double the numbers 1 to 5, and you watch them do it.
 
 use clap::Parser;
-use course_support::{cli, human, timeline};
+use course_support::{cli, human, svg, timeline};
 use lesson_1::Log;
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ struct Args {
     /// table (try `--sweep --jobs 12`).
     #[arg(long)]
     sweep: bool,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 fn main() {
@@ -82,6 +84,12 @@ fn main() {
         "{}",
         timeline::render(&spans, args.workers, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 1: {} double the numbers 1 to {}",
+        plural(args.workers, "worker"),
+        args.jobs
+    );
+    args.picture.draw_workers(&spans, args.workers, &title);
 }
 
 /// `1 worker`, `3 workers`.

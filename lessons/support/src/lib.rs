@@ -2,6 +2,7 @@
 //!
 //! - [`cli`] parses flags with clap and turns a bad flag into a one-line error and exit code 2.
 //! - [`timeline`] draws the picture every lesson ends with: one row per worker, one box per job.
+//! - [`svg`] draws the same picture as an SVG image (`--svg FILE`), for the book.
 //! - [`workload`] (feature `workload`) makes seeded job sizes and failures, so `--seed` replays a run.
 //! - [`testing`] holds what the lessons' tests need: bounded waits, an in-flight gauge, running
 //!   the real binary, and making output stable enough to snapshot.
@@ -14,6 +15,7 @@ pub mod cli;
 #[cfg(loom)]
 pub mod loom_channel;
 pub mod postgres;
+pub mod svg;
 pub mod testing;
 pub mod timeline;
 #[cfg(feature = "workload")]

@@ -5,6 +5,7 @@
 //! - [`markup`] makes each exercise from its solution: one source for both.
 //! - [`progress`] and [`track`] remember what each exercise's tests said, so only what changed
 //!   is tested again; [`watch`] re-tests on every save.
+//! - [`record`] runs each lesson as its chapter shows it and keeps the output and picture.
 //! - [`book`] is the book include check: mdBook only logs a broken `{{#include}}` and still
 //!   builds the book, so something else has to fail loudly.
 
@@ -12,5 +13,6 @@ pub mod book;
 pub mod exercises;
 pub mod markup;
 pub mod progress;
+pub mod record;
 pub mod track;
 pub mod watch;

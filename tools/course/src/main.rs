@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use course::exercises::{self, State};
 use course::track::{Found, Track};
-use course::{book, markup, watch};
+use course::{book, markup, record, watch};
 
 /// Your way through the course's exercises: where you stand, hints, a watch mode, and the
 /// solutions once you are done.
@@ -44,6 +44,11 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run every lesson as its chapter shows it, and keep the output and picture for the book
+    Record {
+        /// Only these recordings, such as lesson-1 (all when none is named)
+        names: Vec<String>,
+    },
     /// For CI: every solution passes, every exercise as shipped compiles, fails and matches
     /// its solution's markup
     Verify,
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Reset { name } => reset(&root, &name),
         Command::Solution { name } => solution(&root, &name),
         Command::Gen { check } => generate(&root, check),
+        Command::Record { names } => record(&root, &names),
         Command::Verify => verify(&root),
         Command::CheckBook { book_src } => {
             check_book(&book_src.unwrap_or_else(|| root.join("book/src")))
@@ -245,6 +251,37 @@ fn generate(root: &Path, check: bool) -> Outcome {
     } else {
         println!("gen: wrote {written} file(s) for {} exercises", list.len());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Re-records the book's runs (all, or the named ones).
+fn record(root: &Path, names: &[String]) -> Outcome {
+    let all = record::find(root)?;
+    for name in names {
+        if !all.iter().any(|r| &r.name == name) {
+            let known: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+            eprintln!(
+                "course: no recording `{name}`; the recordings are {}",
+                known.join(", ")
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let mut failed = 0;
+    for r in all
+        .iter()
+        .filter(|r| names.is_empty() || names.contains(&r.name))
+    {
+        println!("recording {}: $ {}", r.name, r.command);
+        if let Err(e) = record::record(root, r) {
+            eprintln!("course: {e}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("recorded; `cargo test` now checks each recording against its lesson's snapshot");
     Ok(ExitCode::SUCCESS)
 }
 
