@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-2`: seeded jobs of random length, some failing, and a report you can trust.
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use lesson_2::{Job, Outcome};
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ struct Args {
     /// Percentage of jobs that fail (0 to 100).
     #[arg(long, default_value = "15", value_parser = cli::percent, allow_negative_numbers = true)]
     fail_percent: u32,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 fn main() {
@@ -132,4 +134,11 @@ fn report(args: &Args, outcomes: &[Outcome], mean: Duration) {
         "{}",
         timeline::render(&spans, args.workers, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 2: {} workers, {} jobs (seed {}), failed jobs in red",
+        args.workers,
+        outcomes.len(),
+        args.seed
+    );
+    args.picture.draw_workers(&spans, args.workers, &title);
 }

@@ -4,7 +4,7 @@
 #![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use crossbeam_channel::{Receiver, select};
 use lesson_3::{Pool, Report, Status};
 use std::sync::Arc;
@@ -34,6 +34,8 @@ struct Args {
     /// Seed for job lengths and failures: the same seed replays the same jobs.
     #[arg(long, default_value = "1")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// What the demo submits: an id, how long to work, whether to fail.
@@ -115,6 +117,7 @@ fn main() {
         &report,
         interrupted.map(|(_, finished)| finished),
         args.workers,
+        &args.picture,
     );
     if report.abandoned() > 0 || report.lost() > 0 {
         // The conventional code for "stopped by Ctrl-C" (128 + SIGINT).
@@ -181,7 +184,12 @@ fn drain_unless_interrupted(pool: Pool<Job>, ctrl_c: &Receiver<()>, presses: usi
 }
 // ANCHOR_END: second_ctrl_c
 
-fn print_report(report: &Report<Job>, finished_before_ctrl_c: Option<usize>, workers: usize) {
+fn print_report(
+    report: &Report<Job>,
+    finished_before_ctrl_c: Option<usize>,
+    workers: usize,
+    picture: &svg::SvgFlag,
+) {
     println!(
         "\nReport: {} submitted = {} done + {} failed + {} abandoned.",
         report.submitted,
@@ -239,4 +247,6 @@ fn print_report(report: &Report<Job>, finished_before_ctrl_c: Option<usize>, wor
         "{}",
         timeline::render(&spans, workers, timeline::Style::for_stdout())
     );
+    let title = format!("Lesson 3: {workers} workers, then a graceful shutdown");
+    picture.draw_workers(&spans, workers, &title);
 }

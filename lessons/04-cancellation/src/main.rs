@@ -2,7 +2,7 @@
 //! can cancel the rest; every job still ends in exactly one state.
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use lesson_4::{CancelToken, Config, Job, Outcome, Reason, Report, Status};
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ struct Args {
     /// Seed for job lengths, failures and stuck jobs.
     #[arg(long, default_value = "4")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 fn main() {
@@ -89,7 +91,7 @@ fn main() {
 
     let token = CancelToken::new();
     let report = lesson_4::run(&config, jobs, &token, lesson_4::simulate, print_event);
-    print_report(&report, &config);
+    print_report(&report, &config, &args.picture);
 }
 
 fn print_event(o: &Outcome) {
@@ -127,7 +129,7 @@ fn print_event(o: &Outcome) {
     }
 }
 
-fn print_report(report: &Report, config: &Config) {
+fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
     println!(
         "\nReport: {} jobs = {} done + {} failed + {} timed out + {} cancelled.",
         report.outcomes.len(),
@@ -205,4 +207,9 @@ fn print_report(report: &Report, config: &Config) {
         "{}",
         timeline::render(&spans, config.workers, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 4: {} workers; red jobs failed, timed out or were cancelled",
+        config.workers
+    );
+    picture.draw_workers(&spans, config.workers, &title);
 }

@@ -4,7 +4,7 @@
 mod compare;
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use lesson_5::{Config, Outcome, Pool, Report, Status};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +55,8 @@ struct Args {
     /// Runs one side of the comparison in this process (the comparison starts itself with it).
     #[arg(long, hide = true, value_enum)]
     compare_one: Option<compare::Shape>,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// What the demo submits: an id, how long to work, whether to fail, and whether to hang.
@@ -141,7 +143,7 @@ async fn demo(args: Args) -> i32 {
         ),
     }
     let by_ctrl_c = ctrl_c.load(Ordering::SeqCst);
-    print_report(&report, args.workers);
+    print_report(&report, args.workers, &args.picture);
 
     if report.cancelled() > 0 || report.lost() > 0 || stopped_at.is_some() {
         if by_ctrl_c {
@@ -205,7 +207,7 @@ fn listen_for_ctrl_c(token: CancellationToken) -> Arc<AtomicBool> {
     pressed
 }
 
-fn print_report(report: &Report<Job>, workers: usize) {
+fn print_report(report: &Report<Job>, workers: usize, picture: &svg::SvgFlag) {
     println!(
         "\nReport: {} submitted = {} done + {} failed + {} timed out + {} cancelled.",
         report.submitted,
@@ -267,4 +269,7 @@ fn print_report(report: &Report<Job>, workers: usize) {
         "{}",
         timeline::render(&spans, workers, timeline::Style::for_stdout())
     );
+    let title =
+        format!("Lesson 5: {workers} tokio workers; red jobs did not finish with an answer");
+    picture.draw_workers(&spans, workers, &title);
 }

@@ -2,7 +2,7 @@
 //! and finishes every task it accepted when told to stop. `--demo` sends itself a burst of tasks.
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use lesson_6::{Config, DeadlineListener, Report, TaskQueue, TaskState, router_with_timeout};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -38,6 +38,8 @@ struct Args {
     /// Seed for the demo's task lengths and failures: the same seed replays the same burst.
     #[arg(long, default_value = "1")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// A socket address such as `127.0.0.1:8081`; `localhost:PORT` is taken to mean 127.0.0.1.
@@ -168,7 +170,7 @@ async fn main() -> ExitCode {
     // Closes the queue and waits for the workers: they run everything still queued, or, if a
     // second signal cancels `stop_now` meanwhile, abandon it.
     let report = queue.shutdown().await;
-    print_report(&report, args.workers);
+    print_report(&report, args.workers, &args.picture);
     if report.count(TaskState::Abandoned) > 0 || report.lost() > 0 {
         // The conventional code for "stopped by Ctrl-C" (128 + SIGINT): work was left undone.
         ExitCode::from(130)
@@ -195,7 +197,7 @@ fn tasks(ids: Vec<u64>) -> String {
     }
 }
 
-fn print_report(report: &Report, workers: usize) {
+fn print_report(report: &Report, workers: usize, picture: &svg::SvgFlag) {
     println!(
         "\nReport: {} accepted = {} completed + {} failed + {} abandoned; {} turned away with 503.",
         report.accepted(),
@@ -234,6 +236,10 @@ fn print_report(report: &Report, workers: usize) {
         "{}",
         timeline::render(&report.spans(), workers, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 6: {workers} workers behind an HTTP queue; red tasks failed or were interrupted"
+    );
+    picture.draw_workers(&report.spans(), workers, &title);
 }
 
 // ANCHOR: signals

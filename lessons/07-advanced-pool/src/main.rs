@@ -4,7 +4,7 @@
 //! so the story is the same on every run; the jobs themselves take real time.
 
 use clap::Parser;
-use course_support::{cli, human, timeline, workload};
+use course_support::{cli, human, svg, timeline, workload};
 use crossbeam_channel::{Receiver, Sender};
 use lesson_7::rate::{ConcurrencyCap, RateLimiter};
 use lesson_7::{
@@ -46,6 +46,8 @@ struct Args {
     /// Print only the final metrics, as one JSON object.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// Jobs per second, from `MIN_RATE` to `MAX_RATE`: checked here too, so that the error names the
@@ -412,6 +414,11 @@ fn main() {
         "{}",
         timeline::render(&spans, args.workers, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 7: {} workers with a rate limit, a circuit breaker and metrics; red jobs did not complete",
+        args.workers
+    );
+    args.picture.draw_workers(&spans, args.workers, &title);
 }
 
 /// Prints each event as it happens and keeps a span per finished job for the picture.

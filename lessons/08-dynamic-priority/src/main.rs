@@ -4,7 +4,7 @@
 //! the same on every run; the priority pool has one worker, so its order of picks is exact.
 
 use clap::Parser;
-use course_support::{cli, timeline, workload};
+use course_support::{cli, svg, timeline, workload};
 use crossbeam_channel::{Receiver, Sender};
 use lesson_8::dynamic::{self, DynamicPool, Limits, Why};
 use lesson_8::priority::{Config, Priority, PriorityPool, max_overtakers};
@@ -39,6 +39,8 @@ struct Args {
     /// Seed for job lengths and for which waiting jobs are low priority.
     #[arg(long, default_value = "4")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// A worker count that may be 0: the floor of a pool that sleeps when idle.
@@ -239,6 +241,12 @@ fn dynamic_scenes(args: &Args) {
         "{}",
         timeline::render(&seen.spans, report.started, timeline::Style::for_stdout())
     );
+    let title = format!(
+        "Lesson 8: a dynamic pool; {} worker threads over the run, each row one thread's life",
+        report.started
+    );
+    args.picture
+        .draw_workers(&seen.spans, report.started, &title);
 }
 
 fn narrate(event: &dynamic::Event, seen: &Mutex<Seen>, finished: &Sender<()>) {

@@ -167,7 +167,7 @@ pub fn render(spans: &[Span], labels: &[String], title: &str) -> String {
     axis(&mut out, total, axis_y, plot, &x);
     let _ = writeln!(
         out,
-        r#"    <text x="16" y="{}" font-size="12">One row per worker, one box per job (its id inside when it fits), time to the right. Red ✗: the job failed.</text>"#,
+        r#"    <text x="16" y="{}" font-size="12">One row per worker, one box per job (its id inside when it fits), time to the right. Red ✗: the job did not finish with an answer.</text>"#,
         axis_y + 48.0
     );
     out.push_str("  </g>\n</svg>\n");
