@@ -3,9 +3,10 @@
 //! into the book's plots and tables.
 
 use clap::Parser;
-use course_support::{cli, human};
+use course_support::{cli, human, svg};
 use lesson_9::shapes::Shape;
 use lesson_9::sharing::{self, Layout};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -39,6 +40,9 @@ struct Args {
     /// Internal: run one shape in this process and print one line for the parent to read.
     #[arg(long, hide = true, value_parser = shape)]
     measure_one: Option<Shape>,
+    /// The per-job table's bars (each pool's time per job) also drawn as an SVG image in FILE.
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 /// A job count from 1 to `cli::MAX_JOBS`: a table of "per job" figures needs at least one job.
@@ -100,7 +104,7 @@ fn main() -> ExitCode {
     if args.sweep {
         sweep();
     } else {
-        table(args.workers, jobs, rounds);
+        table(args.workers, jobs, rounds, args.picture.svg.as_deref());
     }
     println!("\nThe whole comparison took {}.", human(clock.elapsed()));
     ExitCode::SUCCESS
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: table
 /// Runs every shape in a child process of its own and prints one row each.
-fn table(workers: usize, jobs: u64, rounds: usize) {
+fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
     println!("Lesson 9: what a job costs");
     println!(
         "{jobs} trivial jobs (each doubles a number), {workers} workers, the middle of {rounds} \
@@ -181,11 +185,34 @@ fn table(workers: usize, jobs: u64, rounds: usize) {
         println!();
         if title == "pool" {
             picture(&bars);
+            if let Some(file) = svg_file {
+                draw(file, &bars, workers, jobs);
+            }
         }
     }
     false_sharing();
 }
 // ANCHOR_END: table
+
+/// The pools' cost per job as an SVG bar chart, for the book; one line and exit code 1 when the
+/// file cannot be written.
+fn draw(file: &Path, bars: &[(&str, f64)], workers: usize, jobs: u64) {
+    let bars: Vec<lesson_9::svg::Bar> = bars
+        .iter()
+        .map(|(label, ns)| lesson_9::svg::Bar {
+            label: label.to_string(),
+            value: *ns,
+        })
+        .collect();
+    let title = format!(
+        "Lesson 9: time per job, {jobs} trivial jobs on {workers} workers (shorter is faster)"
+    );
+    let chart = lesson_9::svg::bar_chart(&title, "ns", &bars);
+    if let Err(e) = std::fs::write(file, chart) {
+        eprintln!("error: cannot write the picture to {}: {e}", file.display());
+        std::process::exit(1);
+    }
+}
 
 /// The pools' cost per job as bars on a doubling scale: each block is twice the time of the
 /// block before, so 7 ns and 50 µs fit on one screen and equal ratios look equally long.

@@ -2,7 +2,7 @@
 //! snapshot with every measured figure redacted.
 
 use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, run_bin, stdout_of,
+    assert_hostile_flags, assert_rejected, normalize, recording, run_bin, stdout_of,
 };
 use std::time::Duration;
 
@@ -191,4 +191,27 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[test]
 fn hostile_flags_are_refused_with_one_line() {
     assert_hostile_flags(BIN, &["--workers", "--jobs", "--rounds"]);
+}
+
+#[test]
+fn the_books_recording_is_a_real_run_of_this_program() {
+    // `cargo run -p course -- record lesson-9` makes the recording; the book shows it as is.
+    let recorded = recording("lesson-9");
+    let expected: &[&str] = &["--jobs", "300", "--rounds", "1", "--workers", "2"];
+    assert_eq!(
+        recorded.args, expected,
+        "the book's recording must run the command this file snapshots"
+    );
+    let output = recorded.output;
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("tiny_run", normalize(&redact_table(&output)));
+    });
+}
+
+#[test]
+fn the_help_the_book_shows_is_the_programs_help() {
+    let help = stdout_of(BIN, &["--help"]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("help", help);
+    });
 }

@@ -1,7 +1,7 @@
 //! The demo: worker processes share one queue file; the first is killed mid-job.
 
 use clap::Args as ClapArgs;
-use course_support::timeline;
+use course_support::{svg, timeline};
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
 use lesson_10::job::{NewJob, State};
@@ -44,6 +44,8 @@ pub struct Flags {
     /// Seed for work times, failures and backoff.
     #[arg(long, default_value = "10")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
@@ -238,6 +240,11 @@ fn report(
     print!(
         "{}",
         timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
+    );
+    f.picture.draw(
+        &spans,
+        &labels,
+        "Lesson 10: three worker processes share one SQLite queue; worker 1 is killed mid-job",
     );
     println!();
 

@@ -3,7 +3,7 @@
 
 use clap::Args as ClapArgs;
 use course_support::postgres::{self, Server};
-use course_support::timeline;
+use course_support::{svg, timeline};
 use lesson_11::backoff::Backoff;
 use lesson_11::job::{NewJob, State};
 use lesson_11::store::{self, Store};
@@ -47,6 +47,8 @@ pub struct Flags {
     /// Seed for work times, failures and backoff.
     #[arg(long, default_value = "13")]
     seed: u64,
+    #[command(flatten)]
+    picture: svg::SvgFlag,
 }
 
 fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
@@ -326,6 +328,7 @@ fn report(
         "{}",
         timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
     );
+    f.picture.draw(&spans, &labels, "Lesson 11: worker processes share one PostgreSQL queue, through a kill and a server restart");
     println!();
     let counts = store.counts()?;
     let completed = counts.of(State::Completed);
