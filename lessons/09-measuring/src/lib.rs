@@ -23,6 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod batched;
+pub mod go;
 pub mod plot;
 pub mod queues;
 pub mod shapes;

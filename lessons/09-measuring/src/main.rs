@@ -18,10 +18,11 @@ struct Args {
     /// Worker threads in the per-job table (1 to 1024).
     #[arg(long, default_value = "4", value_parser = cli::workers, allow_negative_numbers = true)]
     workers: usize,
-    /// Trivial jobs per round in the per-job table (1 to 1000000; default 20000, or 500 in a
-    /// debug build).
-    #[arg(long, value_parser = some_jobs, allow_negative_numbers = true)]
-    jobs: Option<u64>,
+    /// Trivial jobs per round in the per-job table, one table per count, such as
+    /// `--jobs 20000,1000000` (1 to 1000000 each; default 20000 and 1000000, or 500 in a debug
+    /// build).
+    #[arg(long, value_parser = some_jobs, value_delimiter = ',', action = clap::ArgAction::Set, allow_negative_numbers = true)]
+    jobs: Vec<u64>,
     /// Rounds per pool; the table shows the middle one (1 to 100; default 5, or 1 in a debug
     /// build).
     #[arg(long, value_parser = rounds, allow_negative_numbers = true)]
@@ -77,7 +78,14 @@ const DEBUG: bool = cfg!(debug_assertions);
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    let jobs = args.jobs.unwrap_or(if DEBUG { 500 } else { 20_000 });
+    let scales = if !args.jobs.is_empty() {
+        args.jobs.clone()
+    } else if DEBUG {
+        vec![500]
+    } else {
+        vec![20_000, 1_000_000]
+    };
+    let jobs = scales[0];
     let rounds = args.rounds.unwrap_or(if DEBUG { 1 } else { 5 });
     if let Some(shape) = args.measure_one {
         measure_one(shape, args.workers, jobs, rounds);
@@ -104,7 +112,14 @@ fn main() -> ExitCode {
     if args.sweep {
         sweep();
     } else {
-        table(args.workers, jobs, rounds, args.picture.svg.as_deref());
+        println!("Lesson 9: what a job costs");
+        for (i, &jobs) in scales.iter().enumerate() {
+            // The picture is of the first table.
+            let svg = args.picture.svg.as_deref().filter(|_| i == 0);
+            table(args.workers, jobs, rounds, svg);
+        }
+        lesson_9::go::clean_up();
+        false_sharing();
     }
     println!("\nThe whole comparison took {}.", human(clock.elapsed()));
     ExitCode::SUCCESS
@@ -113,7 +128,6 @@ fn main() -> ExitCode {
 // ANCHOR: table
 /// Runs every shape in a child process of its own and prints one row each.
 fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
-    println!("Lesson 9: what a job costs");
     println!(
         "{jobs} trivial jobs (each doubles a number), {workers} workers, the middle of {rounds} \
          round(s).\nEach pool runs in a process of its own, so its peak memory is its own.\n"
@@ -140,6 +154,13 @@ fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
             "", "", "", "", ""
         );
         for &shape in shapes {
+            if shape == Shape::ThreadPerJob && jobs > THREAD_PER_JOB_MAX {
+                println!(
+                    "  | {:<35} | not run above {THREAD_PER_JOB_MAX} jobs: a thread each would take minutes",
+                    shape.label()
+                );
+                continue;
+            }
             let output = Command::new(&exe)
                 .args(["--measure-one", shape.id()])
                 .args(["--workers", &workers.to_string()])
@@ -182,6 +203,9 @@ fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
                 Err(why) => println!("  | {:<35} | {why}", shape.label()),
             }
         }
+        if title == "pool" {
+            go_row(workers, jobs, rounds, lesson1, &mut bars);
+        }
         println!();
         if title == "pool" {
             picture(&bars);
@@ -190,9 +214,45 @@ fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
             }
         }
     }
-    false_sharing();
 }
 // ANCHOR_END: table
+
+/// The most jobs the quick table gives a thread each: above it, that row alone would take minutes.
+const THREAD_PER_JOB_MAX: u64 = 100_000;
+
+/// The Go original's row, measured in the same run: the same jobs, workers and rounds.
+fn go_row(
+    workers: usize,
+    jobs: u64,
+    rounds: usize,
+    lesson1: Option<f64>,
+    bars: &mut Vec<(&'static str, f64)>,
+) {
+    let label = lesson_9::go::LABEL;
+    let line = match lesson_9::go::measure(workers, jobs, rounds) {
+        Ok(line) => line,
+        Err(why) => {
+            println!("  | {label:<35} | {why}");
+            return;
+        }
+    };
+    match parse(&line) {
+        Ok((ns, peak_kib)) => {
+            let ns = ns as f64 / jobs as f64;
+            let base = lesson1.unwrap_or(ns);
+            let peak = peak_kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+            println!(
+                "  | {label:<35} | {:>9.0} | {:>9} | {:>10.2}× | {:>10} |",
+                ns,
+                lesson_9::plot::per_second(ns),
+                ns / base,
+                peak
+            );
+            bars.push((label, ns));
+        }
+        Err(why) => println!("  | {label:<35} | {why}"),
+    }
+}
 
 /// The pools' cost per job as an SVG bar chart, for the book; one line and exit code 1 when the
 /// file cannot be written.
