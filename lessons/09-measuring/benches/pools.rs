@@ -45,6 +45,24 @@ fn trivial_jobs(c: &mut Criterion) {
 }
 // ANCHOR_END: trivial
 
+/// The same pools at a million jobs per iteration, where starting and joining the threads no
+/// longer weighs on the figure: each iteration takes a fraction of a second, so few samples.
+fn trivial_jobs_at_scale(c: &mut Criterion) {
+    const MILLION: u64 = 1_000_000;
+    let mut group = c.benchmark_group("trivial_jobs_million");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(MILLION));
+    for shape in lesson_9::plot::TRIVIAL_SHAPES {
+        group.bench_function(shape.id(), |b| {
+            b.iter(|| assert_eq!(shape.run(WORKERS, MILLION), MILLION))
+        });
+    }
+    group.finish();
+}
+
 fn queues(c: &mut Criterion) {
     let mut group = quick(c, QUEUES);
     group.throughput(Throughput::Elements(JOBS));
@@ -131,6 +149,7 @@ criterion_group!(
     benches,
     clock,
     trivial_jobs,
+    trivial_jobs_at_scale,
     queues,
     thread_per_job,
     cpu_sweep,
