@@ -161,12 +161,14 @@ fn table(workers: usize, jobs: u64, rounds: usize, svg_file: Option<&Path>) {
                 );
                 continue;
             }
+            let spinner = measuring(shape.label());
             let output = Command::new(&exe)
                 .args(["--measure-one", shape.id()])
                 .args(["--workers", &workers.to_string()])
                 .args(["--jobs", &jobs.to_string()])
                 .args(["--rounds", &rounds.to_string()])
                 .output();
+            spinner.finish_and_clear();
             let line = match output {
                 Ok(out) if out.status.success() => {
                     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -252,6 +254,15 @@ fn targets(bars: &[(&str, f64)]) {
     }
 }
 
+/// A spinner on stderr naming the pool being measured, so a person watching knows the table is
+/// not stuck; indicatif draws nothing when stderr is not a terminal.
+fn measuring(label: &str) -> indicatif::ProgressBar {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("measuring {label}..."));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
+}
+
 /// The most jobs the quick table gives a thread each: above it, that row alone would take minutes.
 const THREAD_PER_JOB_MAX: u64 = 100_000;
 
@@ -264,7 +275,10 @@ fn go_row(
     bars: &mut Vec<(&'static str, f64)>,
 ) {
     let label = lesson_9::go::LABEL;
-    let line = match lesson_9::go::measure(workers, jobs, rounds) {
+    let spinner = measuring(label);
+    let measured = lesson_9::go::measure(workers, jobs, rounds);
+    spinner.finish_and_clear();
+    let line = match measured {
         Ok(line) => line,
         Err(why) => {
             println!("  | {label:<35} | {why}");
