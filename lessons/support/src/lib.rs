@@ -6,12 +6,16 @@
 //! - [`workload`] (feature `workload`) makes seeded job sizes and failures, so `--seed` replays a run.
 //! - [`testing`] holds what the lessons' tests need: bounded waits, an in-flight gauge, running
 //!   the real binary, and making output stable enough to snapshot.
+//! - [`log`] (feature `log`) prints the server lessons' `tracing` spans and events: the course's
+//!   one-line form by default, JSON with `--log-format json`.
 //! - [`postgres`] finds or starts the PostgreSQL server lesson 11 needs, and stops it afterwards.
 //! - `loom_channel` (only under `--cfg loom`) stands in for crossbeam-channel in model tests.
 //!
 //! The pool itself never lives here: a learner reads each lesson's pool in one place.
 
 pub mod cli;
+#[cfg(feature = "log")]
+pub mod log;
 #[cfg(loom)]
 pub mod loom_channel;
 pub mod postgres;
