@@ -1,7 +1,8 @@
 //! # Lesson 6: an HTTP job queue
 //!
 //! The async pool of lesson 5 goes behind an HTTP server: `POST /tasks` queues a task and answers
-//! `202 Accepted` at once, `GET /tasks/{id}` says how it is doing, `GET /metrics` counts them all.
+//! `202 Accepted` at once, `GET /tasks/{id}` says how it is doing, `GET /metrics` counts them all
+//! in Prometheus's text format (and `GET /metrics.json` in JSON, for people and scripts).
 //! New since lesson 5: a full queue answers `503 Service Unavailable` with `Retry-After` instead
 //! of making the request wait (`try_send`, never `send`), every accepted task is tracked by id, and
 //! SIGINT/SIGTERM stop the server in order (stop accepting, finish every accepted task, exit).
@@ -26,19 +27,24 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use course_support::timeline;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use serde::{Deserialize, Serialize};
 use std::future::Future as _;
 use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinSet;
@@ -61,6 +67,17 @@ pub const RETRY_AFTER_SECS: u64 = 1;
 /// about 40 bytes, so only a client that sends it a byte at a time (or stalls) gets near it, and
 /// it then gets `408 Request Timeout` instead of holding a connection for as long as it likes.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `Content-Type` of `GET /metrics`: Prometheus's text format, version 0.0.4
+/// (`text/plain; version=0.0.4; charset=utf-8`), as prometheus-client spells it.
+pub const PROMETHEUS_CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// The upper bounds, in seconds, of the buckets of the two latency histograms on `GET /metrics`.
+/// Fine around the demo's tasks (50 ms to 150 ms) and the default of 100 ms, coarser up to the
+/// one-minute limit; the last bucket, `+Inf`, is implicit.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 // ANCHOR: spec
 /// What a client asks for: the body of `POST /tasks`, such as `{"duration_ms": 200}`.
@@ -124,6 +141,9 @@ pub struct TaskInfo {
     /// Why it failed or was abandoned; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When the queue accepted it, measured from the queue's start.
+    #[serde(skip)]
+    pub accepted: Duration,
     /// When a worker started it, measured from the queue's start (for the run picture).
     #[serde(skip)]
     pub started: Option<Duration>,
@@ -133,8 +153,8 @@ pub struct TaskInfo {
 }
 // ANCHOR_END: state
 
-/// The counters `GET /metrics` answers. They add up:
-/// `accepted == queued + running + completed + failed + abandoned`.
+/// The counters `GET /metrics.json` answers (and `GET /metrics`, in Prometheus's format). They
+/// add up: `accepted == queued + running + completed + failed + abandoned`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Metrics {
     /// Tasks the queue took (answered `202`).
@@ -201,8 +221,9 @@ struct Board {
     /// recorded in one step, and `/metrics` never sees one without the other. It is never held
     /// across an `.await`, so a plain `std` mutex is the right tool.
     inner: Mutex<Inner>,
-    /// The zero of every time printed and drawn.
-    clock: Instant,
+    /// The zero of every time printed, drawn and measured. tokio's clock, which is the system's
+    /// except in a test that pauses it: there every duration is exact.
+    clock: tokio::time::Instant,
     /// Whether to print a line per task event.
     print_events: bool,
 }
@@ -215,8 +236,149 @@ struct Inner {
     tasks: Vec<TaskInfo>,
     /// Kept in step with `tasks`, so `/metrics` costs the same with ten tasks or a million.
     metrics: Metrics,
+    /// New: the same counts in Prometheus's types, and two histograms, changed in the same steps.
+    exposition: Exposition,
 }
 // ANCHOR_END: board
+
+// ANCHOR: exposition
+/// What `GET /metrics` shows, in the types Prometheus knows: counters, which only go up; gauges,
+/// which go up and down; and histograms, which count observations into buckets. Each is changed
+/// under the board's lock, in the same step as [`Metrics`], so the two always agree.
+struct Exposition {
+    /// Every metric below, registered under its name and help text; encoding it is a scrape.
+    registry: Registry,
+    accepted: Counter,
+    rejected: Counter,
+    completed: Counter,
+    failed: Counter,
+    abandoned: Counter,
+    queued: Gauge,
+    running: Gauge,
+    /// How long each task waited in the queue before a worker started it.
+    waited: Histogram,
+    /// How long each task that finished its work (done or failed) ran.
+    ran: Histogram,
+}
+
+impl Exposition {
+    fn new(workers: usize, capacity: usize) -> Exposition {
+        let mut exposition = Exposition {
+            // Every name starts `taskqueue_`, so it cannot clash with another program's.
+            registry: Registry::with_prefix("taskqueue"),
+            accepted: Counter::default(),
+            rejected: Counter::default(),
+            completed: Counter::default(),
+            failed: Counter::default(),
+            abandoned: Counter::default(),
+            queued: Gauge::default(),
+            running: Gauge::default(),
+            waited: Histogram::new(LATENCY_BUCKETS),
+            ran: Histogram::new(LATENCY_BUCKETS),
+        };
+        // The registry holds clones: a metric is a shared atomic, so a change made through
+        // either shows in both. It adds `_total` to a counter's name, the unit to a histogram's,
+        // and a full stop to each help text.
+        let registry = &mut exposition.registry;
+        registry.register(
+            "tasks_accepted",
+            "Tasks the queue accepted (answered 202 Accepted)",
+            exposition.accepted.clone(),
+        );
+        registry.register(
+            "tasks_rejected",
+            "Tasks turned away with 503 Service Unavailable: the queue was full, or shutting down",
+            exposition.rejected.clone(),
+        );
+        registry.register(
+            "tasks_completed",
+            "Accepted tasks that finished their work",
+            exposition.completed.clone(),
+        );
+        registry.register(
+            "tasks_failed",
+            "Accepted tasks whose work ended in an error",
+            exposition.failed.clone(),
+        );
+        registry.register(
+            "tasks_abandoned",
+            "Accepted tasks that stop-now abandoned, before they started or while they ran",
+            exposition.abandoned.clone(),
+        );
+        registry.register(
+            "tasks_queued",
+            "Accepted tasks waiting in the queue for a worker",
+            exposition.queued.clone(),
+        );
+        registry.register(
+            "tasks_running",
+            "Tasks a worker is running now",
+            exposition.running.clone(),
+        );
+        registry.register(
+            "workers",
+            "Workers taking tasks from the queue",
+            ConstGauge::new(i64::try_from(workers).unwrap_or(i64::MAX)),
+        );
+        registry.register(
+            "capacity",
+            "Tasks the queue holds before it answers 503",
+            ConstGauge::new(i64::try_from(capacity).unwrap_or(i64::MAX)),
+        );
+        registry.register_with_unit(
+            "task_wait",
+            "How long tasks waited in the queue before a worker started them",
+            Unit::Seconds,
+            exposition.waited.clone(),
+        );
+        registry.register_with_unit(
+            "task_run",
+            "How long tasks ran, from their start until they were done or failed",
+            Unit::Seconds,
+            exposition.ran.clone(),
+        );
+        exposition
+    }
+
+    /// One task moves from `from` to `to`: the same step `record` makes on [`Metrics`].
+    fn moved(&self, from: TaskState, to: TaskState) {
+        match from {
+            TaskState::Queued => {
+                self.queued.dec();
+            }
+            TaskState::Running => {
+                self.running.dec();
+            }
+            // A task never leaves an end state.
+            TaskState::Done | TaskState::Failed | TaskState::Abandoned => {}
+        }
+        match to {
+            TaskState::Queued => {
+                self.queued.inc();
+            }
+            TaskState::Running => {
+                self.running.inc();
+            }
+            TaskState::Done => {
+                self.completed.inc();
+            }
+            TaskState::Failed => {
+                self.failed.inc();
+            }
+            TaskState::Abandoned => {
+                self.abandoned.inc();
+            }
+        }
+    }
+
+    /// The scrape: every metric in Prometheus's text format.
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+// ANCHOR_END: exposition
 
 /// Why the queue turned a task away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +420,8 @@ impl Handle {
     pub fn try_submit(&self, spec: TaskSpec) -> Result<u64, Refused> {
         let mut inner = self.0.lock();
         let id = inner.tasks.len() as u64 + 1;
+        // Read before the task is sent, so no worker can start it earlier than this.
+        let accepted = self.0.clock.elapsed();
         let task = Task {
             id,
             work: Duration::from_millis(spec.duration_ms),
@@ -280,15 +444,19 @@ impl Handle {
                     fail: spec.fail,
                     worker: None,
                     error: None,
+                    accepted,
                     started: None,
                     ended: None,
                 });
                 inner.metrics.accepted += 1;
                 inner.metrics.queued += 1;
+                inner.exposition.accepted.inc();
+                inner.exposition.queued.inc();
                 Ok(id)
             }
             Err(refused) => {
                 inner.metrics.rejected += 1;
+                inner.exposition.rejected.inc();
                 let reason = match refused {
                     TrySendError::Full(_) => Reason::Full,
                     TrySendError::Closed(_) => Reason::Closed,
@@ -309,6 +477,17 @@ impl Handle {
     pub fn metrics(&self) -> Metrics {
         self.0.lock().metrics
     }
+
+    // ANCHOR: prometheus
+    /// Everything `GET /metrics` shows, as they are now, in Prometheus's text format.
+    pub fn prometheus(&self) -> String {
+        // Encoded under the lock, so that this scrape, like `metrics()`, sees one moment: its
+        // counts add up, and equal what `metrics()` says at that moment. It takes microseconds.
+        let encoded = self.0.lock().exposition.encode();
+        // Writing to a `String` cannot fail; if it ever did, the lock has been released already.
+        encoded.expect("encoding to a String cannot fail")
+    }
+    // ANCHOR_END: prometheus
 }
 
 /// The counter that counts tasks in `state`.
@@ -336,13 +515,24 @@ impl Board {
         let now = self.clock.elapsed();
         {
             let mut inner = self.lock();
-            let Inner { tasks, metrics, .. } = &mut *inner;
+            let Inner {
+                tasks,
+                metrics,
+                exposition,
+                ..
+            } = &mut *inner;
             let task = &mut tasks[id as usize - 1];
             *counter(metrics, task.state) -= 1;
             *counter(metrics, state) += 1;
+            exposition.moved(task.state, state);
             task.worker = Some(worker);
             match state {
-                TaskState::Running => task.started = Some(now),
+                TaskState::Running => {
+                    task.started = Some(now);
+                    // New: how long it waited in the queue.
+                    let waited = now.saturating_sub(task.accepted);
+                    exposition.waited.observe(waited.as_secs_f64());
+                }
                 TaskState::Failed => {
                     task.error =
                         Some("failed on purpose: the request asked for \"fail\": true".into())
@@ -352,8 +542,16 @@ impl Board {
                 }
                 _ => {}
             }
-            if task.started.is_some() && state != TaskState::Running {
+            if let Some(started) = task.started
+                && state != TaskState::Running
+            {
                 task.ended = Some(now);
+                // New: how long it ran, if its work came to an end (done or failed); an
+                // interrupted task's did not, and would only blur the histogram.
+                if state != TaskState::Abandoned {
+                    let ran = now.saturating_sub(started);
+                    exposition.ran.observe(ran.as_secs_f64());
+                }
             }
             task.state = state;
         }
@@ -418,8 +616,9 @@ impl TaskQueue {
                     capacity: config.capacity,
                     ..Metrics::default()
                 },
+                exposition: Exposition::new(config.workers, config.capacity),
             }),
-            clock: Instant::now(),
+            clock: tokio::time::Instant::now(),
             print_events: config.print_events,
         });
         let resume = CancellationToken::new();
@@ -578,7 +777,7 @@ impl Report {
 }
 
 // ANCHOR: router
-/// The HTTP side: three routes, JSON errors for everything else, a 16 KiB body limit and a
+/// The HTTP side: four routes, JSON errors for everything else, a 16 KiB body limit and a
 /// [`REQUEST_TIMEOUT`].
 pub fn router(queue: Handle) -> Router {
     router_with_timeout(queue, REQUEST_TIMEOUT)
@@ -589,7 +788,9 @@ pub fn router_with_timeout(queue: Handle, request_timeout: Duration) -> Router {
     Router::new()
         .route("/tasks", post(post_task))
         .route("/tasks/{id}", get(get_task))
+        // New: Prometheus's text format, or JSON for a client that asks for it.
         .route("/metrics", get(get_metrics))
+        .route("/metrics.json", get(get_metrics_json))
         // Without these two, axum answers an unknown path or a wrong method with an empty body.
         .fallback(no_such_route)
         .method_not_allowed_fallback(wrong_method)
@@ -682,11 +883,59 @@ async fn get_task(
 }
 // ANCHOR_END: get_task
 
-async fn get_metrics(State(queue): State<Handle>) -> Json<Metrics> {
+// ANCHOR: get_metrics
+/// `GET /metrics`: what a Prometheus server scrapes, in its text format; or the JSON of
+/// `GET /metrics.json`, for a client whose `Accept` header prefers `application/json`.
+async fn get_metrics(State(queue): State<Handle>, headers: HeaderMap) -> Response {
+    let mut response = if prefers_json(&headers) {
+        Json(queue.metrics()).into_response()
+    } else {
+        let content_type = [(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)];
+        (content_type, queue.prometheus()).into_response()
+    };
+    // The answer depends on `Accept`: a cache between here and the client must know that.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// `GET /metrics.json`: the counters as JSON, for people, the demo and scripts.
+async fn get_metrics_json(State(queue): State<Handle>) -> Json<Metrics> {
     Json(queue.metrics())
 }
 
-const ROUTES: &str = "POST /tasks, GET /tasks/{id} and GET /metrics";
+/// Whether an `Accept` header names `application/json` and weighs nothing else above it
+/// (`application/json`, or `application/json, text/plain, */*` as JavaScript clients send).
+/// No `Accept`, `*/*`, or Prometheus's own (OpenMetrics, then `text/plain;version=0.0.4`, then
+/// `*/*`) all get the text format.
+fn prefers_json(headers: &HeaderMap) -> bool {
+    let mut json: f32 = 0.0;
+    let mut others: f32 = 0.0;
+    let values = headers.get_all(header::ACCEPT).iter();
+    for range in values
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = range.split(';').map(str::trim);
+        let media_type = parts.next().unwrap_or_default();
+        // The weight, `q=0.5`: 1 when left out, 0 for "not this".
+        let weight = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+            .map_or(Some(1.0), |(_, q)| q.trim().parse::<f32>().ok())
+            .unwrap_or(0.0);
+        if media_type.eq_ignore_ascii_case("application/json") {
+            json = json.max(weight);
+        } else if !media_type.is_empty() {
+            others = others.max(weight);
+        }
+    }
+    json > 0.0 && json >= others
+}
+// ANCHOR_END: get_metrics
+
+const ROUTES: &str = "POST /tasks, GET /tasks/{id}, GET /metrics and GET /metrics.json";
 
 async fn no_such_route(method: Method, uri: Uri) -> ApiError {
     ApiError::new(

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Lesson 6: an HTTP job queue. POST /tasks queues a task, GET /tasks/{id} follows it, GET
-/// /metrics counts them. Ctrl-C or SIGTERM once: stop accepting and finish every accepted task;
-/// twice: stop now.
+/// /metrics counts them for Prometheus (GET /metrics.json in JSON). Ctrl-C or SIGTERM once: stop
+/// accepting and finish every accepted task; twice: stop now.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -185,6 +185,7 @@ fn print_hints(local: SocketAddr) {
     println!("  curl -i --json '{{\"duration_ms\": 2000}}' http://{local}/tasks");
     println!("  curl -i http://{local}/tasks/1");
     println!("  curl -i http://{local}/metrics");
+    println!("  curl -i http://{local}/metrics.json");
     println!("Ctrl-C once: stop accepting and finish every accepted task. Twice: stop now.\n");
 }
 
@@ -474,7 +475,8 @@ mod demo {
         queue.resume();
         let metrics = wait_until_idle(addr, &specs).await?;
         println!("All done: nothing queued, nothing running.");
-        println!("GET /metrics → {} {}", metrics.line(), metrics.body);
+        println!("GET /metrics.json → {} {}", metrics.line(), metrics.body);
+        print_scrape(&send(addr, "GET", "/metrics", None, "").await?);
         let mut states: Vec<(u64, String)> = Vec::new();
         for id in 1..=args.queue as u64 {
             let reply = send(addr, "GET", &format!("/tasks/{id}"), None, "").await?;
@@ -526,7 +528,25 @@ mod demo {
         }
     }
 
-    /// Polls `GET /metrics` until no task is queued or running, for at most all the burst's
+    /// `GET /metrics` as Prometheus reads it, without its `# HELP` and `# TYPE` lines and the
+    /// histograms' buckets: one line per number, each the same count as in the JSON.
+    fn print_scrape(reply: &Reply) {
+        let lines: Vec<&str> = reply.body.lines().collect();
+        println!(
+            "GET /metrics → {}, Content-Type: {}; {} lines, here without the # HELP and # TYPE \
+             lines and the histograms' buckets:",
+            reply.line(),
+            reply.header("Content-Type").unwrap_or("none"),
+            lines.len()
+        );
+        for line in lines {
+            if !line.starts_with('#') && !line.contains("_bucket{") {
+                println!("    {line}");
+            }
+        }
+    }
+
+    /// Polls `GET /metrics.json` until no task is queued or running, for at most all the burst's
     /// work done one task at a time, plus 10 s.
     async fn wait_until_idle(
         addr: SocketAddr,
@@ -535,7 +555,7 @@ mod demo {
         let limit = specs.iter().map(|s| s.work).sum::<Duration>() + Duration::from_secs(10);
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let reply = send(addr, "GET", "/metrics", None, "").await?;
+            let reply = send(addr, "GET", "/metrics.json", None, "").await?;
             let metrics: serde_json::Value =
                 serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
             if metrics["queued"] == 0 && metrics["running"] == 0 {

@@ -1,13 +1,17 @@
 //! The HTTP promises, checked without a socket: each request goes straight into the router with
 //! `tower::ServiceExt::oneshot`, and the answer's status, headers and JSON body are checked.
+//! `GET /metrics` is scraped as a Prometheus server would, and read back with a parser of the
+//! text format.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use lesson_6::{
-    BODY_LIMIT, Config, Handle, MAX_DURATION_MS, Reason, TaskQueue, TaskSpec, TaskState, router,
+    BODY_LIMIT, Config, Handle, LATENCY_BUCKETS, MAX_DURATION_MS, PROMETHEUS_CONTENT_TYPE, Reason,
+    TaskQueue, TaskSpec, TaskState, router,
 };
+use prometheus_parse::{HistogramCount, LineInfo, Value as Prom};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tower::ServiceExt as _;
@@ -183,7 +187,7 @@ async fn a_full_queue_answers_503_with_retry_after_and_never_waits() {
         },
     )
     .await;
-    let metrics = get(&router, "/metrics").await.json;
+    let metrics = get(&router, "/metrics.json").await.json;
     assert_eq!(
         (
             &metrics["accepted"],
@@ -285,7 +289,7 @@ async fn bad_bodies_are_400_with_a_message_that_names_the_problem() {
         StatusCode::ACCEPTED,
         "one minute is allowed"
     );
-    let metrics = get(&router, "/metrics").await.json;
+    let metrics = get(&router, "/metrics.json").await.json;
     assert_eq!(
         (&metrics["accepted"], &metrics["rejected"]),
         (&json!(1), &json!(0)),
@@ -392,6 +396,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_json_errors() {
         (Method::POST, "/tasks/1", "GET,HEAD"),
         (Method::GET, "/tasks", "POST"),
         (Method::PUT, "/metrics", "GET,HEAD"),
+        (Method::DELETE, "/metrics.json", "GET,HEAD"),
     ] {
         let answer = call(&router, method.clone(), uri, None).await;
         assert_eq!(
@@ -428,11 +433,14 @@ async fn metrics_add_up_while_tasks_run_and_after() {
             for i in 0..40 {
                 let fail = i % 4 == 0;
                 post(&router, &format!(r#"{{"duration_ms": 3, "fail": {fail}}}"#)).await;
-                check(&get(&router, "/metrics").await.json);
+                check(&get(&router, "/metrics.json").await.json);
+                // Each scrape is one moment too: its counts add up the same way.
+                scrape(&router).await.adds_up();
             }
             loop {
-                let m = get(&router, "/metrics").await.json;
+                let m = get(&router, "/metrics.json").await.json;
                 check(&m);
+                scrape(&router).await.adds_up();
                 if m["queued"] == 0 && m["running"] == 0 {
                     assert_eq!((&m["workers"], &m["capacity"]), (&json!(3), &json!(8)));
                     break;
@@ -581,4 +589,353 @@ async fn every_accepted_task_runs_exactly_once_with_many_submitters() {
         "every accepted task ran"
     );
     assert_eq!(report.metrics.rejected + accepted, 400);
+}
+
+// ANCHOR: scrape
+/// The `Accept` header a Prometheus server sends when it scrapes: OpenMetrics first, then the
+/// text format, then anything.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+     application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// One `GET /metrics` as Prometheus sends it, its body read by prometheus-parse.
+struct Scrape {
+    text: String,
+    parsed: prometheus_parse::Scrape,
+}
+
+async fn scrape(router: &Router) -> Scrape {
+    let request = Request::get("/metrics")
+        .header(header::ACCEPT, PROMETHEUS_ACCEPT)
+        .body(Body::empty())
+        .unwrap();
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router never fails: every error is an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/plain; version=0.0.4; charset=utf-8",
+        "Prometheus picks its parser by the content type"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).expect("the text format is UTF-8");
+    // prometheus-parse passes over a line it cannot read; here every line must be one it reads.
+    for line in text.lines() {
+        assert!(
+            !matches!(LineInfo::parse(line), LineInfo::Ignored | LineInfo::Empty),
+            "a line the parser cannot read: {line:?} in\n{text}"
+        );
+    }
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .unwrap_or_else(|e| panic!("not the Prometheus text format ({e}):\n{text}"));
+    Scrape { text, parsed }
+}
+// ANCHOR_END: scrape
+
+/// The JSON field and the Prometheus counter or gauge that must say the same.
+const SAME_COUNTS: [(&str, &str); 9] = [
+    ("accepted", "taskqueue_tasks_accepted_total"),
+    ("rejected", "taskqueue_tasks_rejected_total"),
+    ("completed", "taskqueue_tasks_completed_total"),
+    ("failed", "taskqueue_tasks_failed_total"),
+    ("abandoned", "taskqueue_tasks_abandoned_total"),
+    ("queued", "taskqueue_tasks_queued"),
+    ("running", "taskqueue_tasks_running"),
+    ("workers", "taskqueue_workers"),
+    ("capacity", "taskqueue_capacity"),
+];
+
+/// The two latency histograms, in seconds.
+const HISTOGRAMS: [&str; 2] = ["taskqueue_task_wait_seconds", "taskqueue_task_run_seconds"];
+
+impl Scrape {
+    fn sample(&self, name: &str) -> &prometheus_parse::Sample {
+        let mut found = self.parsed.samples.iter().filter(|s| s.metric == name);
+        let sample = found
+            .next()
+            .unwrap_or_else(|| panic!("no {name} in the scrape:\n{}", self.text));
+        assert!(found.next().is_none(), "{name} twice in\n{}", self.text);
+        assert!(
+            self.parsed.docs.contains_key(name),
+            "{name} has no # HELP line:\n{}",
+            self.text
+        );
+        sample
+    }
+
+    /// The value of a counter or a gauge, which must be declared as the kind its name says
+    /// (`_total` for a counter) by its `# TYPE` line.
+    fn count(&self, name: &str) -> u64 {
+        let value = match (&self.sample(name).value, name.ends_with("_total")) {
+            (Prom::Counter(v), true) | (Prom::Gauge(v), false) => *v,
+            (other, _) => panic!(
+                "{name} is {other:?}: its # TYPE line is missing or says the wrong kind:\n{}",
+                self.text
+            ),
+        };
+        assert!(value >= 0.0 && value.fract() == 0.0, "{name} is {value}");
+        value as u64
+    }
+
+    /// A histogram's buckets (cumulative, as the format has them) and its `_count`.
+    fn histogram(&self, name: &str) -> (Vec<HistogramCount>, u64) {
+        let Prom::Histogram(buckets) = &self.sample(name).value else {
+            panic!("{name} is not declared a histogram:\n{}", self.text);
+        };
+        let count = match self.sample_without_help(&format!("{name}_count")) {
+            Prom::Untyped(v) => *v as u64,
+            other => panic!("{name}_count is {other:?}"),
+        };
+        let bounds: Vec<f64> = buckets.iter().map(|b| b.less_than).collect();
+        let mut expected = LATENCY_BUCKETS.to_vec();
+        expected.push(f64::INFINITY);
+        assert_eq!(bounds, expected, "{name}'s buckets");
+        assert!(
+            buckets.windows(2).all(|w| w[0].count <= w[1].count),
+            "{name}'s buckets must not decrease (each counts everything up to its bound):\n{}",
+            self.text
+        );
+        assert_eq!(
+            buckets.last().unwrap().count as u64,
+            count,
+            "{name}: the +Inf bucket holds every observation"
+        );
+        (buckets.clone(), count)
+    }
+
+    /// `_count` and `_sum` belong to their histogram's `# HELP`, and have none of their own.
+    fn sample_without_help(&self, name: &str) -> &Prom {
+        let sample = self.parsed.samples.iter().find(|s| s.metric == name);
+        &sample
+            .unwrap_or_else(|| panic!("no {name} in\n{}", self.text))
+            .value
+    }
+
+    /// Every counter and gauge equals the JSON's field of the same meaning.
+    fn agrees_with(&self, json: &Value) {
+        for (field, name) in SAME_COUNTS {
+            assert_eq!(
+                Some(self.count(name)),
+                json[field].as_u64(),
+                "{name} against the JSON's {field}: {json}\n{}",
+                self.text
+            );
+        }
+    }
+
+    /// The counts add up as the JSON's do, and the run histogram counts every task whose work
+    /// ended (done or failed).
+    fn adds_up(&self) {
+        let n = |name: &str| self.count(&format!("taskqueue_tasks_{name}"));
+        assert_eq!(
+            n("accepted_total"),
+            n("queued")
+                + n("running")
+                + n("completed_total")
+                + n("failed_total")
+                + n("abandoned_total"),
+            "{}",
+            self.text
+        );
+        let (_, ran) = self.histogram("taskqueue_task_run_seconds");
+        assert_eq!(
+            ran,
+            n("completed_total") + n("failed_total"),
+            "{}",
+            self.text
+        );
+        let (_, waited) = self.histogram("taskqueue_task_wait_seconds");
+        assert!(
+            waited >= ran,
+            "every task that ran waited first:\n{}",
+            self.text
+        );
+    }
+}
+
+/// The run the book shows. The workers start paused and the clock is tokio's paused clock, so
+/// every count and every duration is exact: two workers, four tasks of 40, 90, 120 and 200 ms
+/// (the 90 ms one fails), three more turned away because the queue is full and one because it is
+/// shutting down.
+#[tokio::test(start_paused = true)]
+async fn metrics_is_a_prometheus_scrape_that_agrees_with_the_json() {
+    let (queue, router) = app(2, 4, true);
+    bounded("seven POSTs", "is a handler waiting for room?", async {
+        for (ms, fail) in [(40, false), (90, true), (120, false), (200, false)] {
+            let body = format!(r#"{{"duration_ms": {ms}, "fail": {fail}}}"#);
+            assert_eq!(post(&router, &body).await.status, StatusCode::ACCEPTED);
+        }
+        for _ in 0..3 {
+            let full = post(&router, "{}").await;
+            assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    })
+    .await;
+    // Nothing has started: all four wait in the queue, and no histogram has an observation.
+    let waiting = scrape(&router).await;
+    waiting.agrees_with(&get(&router, "/metrics.json").await.json);
+    waiting.adds_up();
+    assert_eq!(waiting.count("taskqueue_tasks_queued"), 4);
+    for name in HISTOGRAMS {
+        assert_eq!(waiting.histogram(name).1, 0, "{name}");
+    }
+
+    queue.resume();
+    // The gate: shutdown returns once every accepted task has ended. The router still answers.
+    let report = bounded(
+        "shutdown",
+        "do the resumed workers take the four tasks, and end them?",
+        queue.shutdown(),
+    )
+    .await;
+    let closed = post(&router, "{}").await;
+    assert_eq!(
+        closed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        closed.json
+    );
+
+    let json = get(&router, "/metrics.json").await.json;
+    assert_eq!(
+        json,
+        json!({
+            "accepted": 4, "rejected": 4, "queued": 0, "running": 0,
+            "completed": 3, "failed": 1, "abandoned": 0, "workers": 2, "capacity": 4
+        })
+    );
+    let after = scrape(&router).await;
+    after.agrees_with(&json);
+    after.adds_up();
+    let finished = (report.count(TaskState::Done) + report.count(TaskState::Failed)) as u64;
+    for name in HISTOGRAMS {
+        assert_eq!(
+            after.histogram(name).1,
+            finished,
+            "{name}_count: one observation per finished task"
+        );
+    }
+    // On the paused clock the durations are exact. Task 1 ran 40 ms, task 2 90 ms; tasks 3 and
+    // 4 waited for them (40 and 90 ms) and then ran 120 and 200 ms.
+    let (ran, _) = after.histogram("taskqueue_task_run_seconds");
+    let le = |bound: f64| ran.iter().find(|b| b.less_than == bound).unwrap().count;
+    assert_eq!(
+        (le(0.025), le(0.05), le(0.1), le(0.15), le(0.25)),
+        (0.0, 1.0, 2.0, 3.0, 4.0),
+        "{}",
+        after.text
+    );
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("scrape", after.text);
+    });
+}
+
+#[tokio::test]
+async fn stop_now_counts_abandoned_tasks_and_leaves_interrupted_ones_out_of_the_run_histogram() {
+    let (queue, router) = app(1, 4, false);
+    post(&router, r#"{"duration_ms": 60000}"#).await;
+    bounded(
+        "waiting for task 1 to start",
+        "is the worker taking tasks?",
+        until_state(&router, 1, "running"),
+    )
+    .await;
+    for _ in 0..2 {
+        post(&router, "{}").await;
+    }
+    let running = scrape(&router).await;
+    running.agrees_with(&get(&router, "/metrics.json").await.json);
+    assert_eq!(
+        (
+            running.count("taskqueue_tasks_running"),
+            running.count("taskqueue_tasks_queued")
+        ),
+        (1, 2)
+    );
+    queue.stop_now_token().cancel();
+    bounded(
+        "stop-now",
+        "does the work select! on the stop-now token?",
+        queue.shutdown(),
+    )
+    .await;
+    let after = scrape(&router).await;
+    after.agrees_with(&get(&router, "/metrics.json").await.json);
+    after.adds_up();
+    assert_eq!(after.count("taskqueue_tasks_abandoned_total"), 3);
+    assert_eq!(
+        after.histogram("taskqueue_task_wait_seconds").1,
+        1,
+        "only task 1 left the queue for a worker"
+    );
+    assert_eq!(
+        after.histogram("taskqueue_task_run_seconds").1,
+        0,
+        "task 1 was interrupted: its work never ended, so it has no run time"
+    );
+}
+
+#[tokio::test]
+async fn metrics_answers_json_to_a_client_that_asks_for_it() {
+    let (queue, router) = app(1, 4, true);
+    post(&router, "{}").await;
+    let expected = get(&router, "/metrics.json").await;
+    assert_eq!(expected.headers[header::CONTENT_TYPE], "application/json");
+    for (accept, json) in [
+        (None, false),
+        (Some("application/json"), true),
+        (Some("Application/JSON"), true),
+        (Some("application/json, text/plain, */*"), true),
+        (Some("text/plain;q=0.5, application/json"), true),
+        (Some("application/json;q=0.9, text/plain"), false),
+        (Some("application/json;q=0"), false),
+        (Some("*/*"), false),
+        (Some("text/plain"), false),
+        (Some(PROMETHEUS_ACCEPT), false),
+        (
+            Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            false,
+        ),
+    ] {
+        let mut request = Request::get("/metrics");
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept:?}");
+        assert_eq!(
+            response.headers()[header::VARY],
+            "accept",
+            "{accept:?}: a cache must know the answer depends on Accept"
+        );
+        let content_type = response.headers()[header::CONTENT_TYPE].clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        if json {
+            assert_eq!(content_type, "application/json", "{accept:?}");
+            let body: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(
+                body, expected.json,
+                "{accept:?}: the same JSON as /metrics.json"
+            );
+        } else {
+            assert_eq!(content_type, PROMETHEUS_CONTENT_TYPE, "{accept:?}");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                text.contains("\ntaskqueue_tasks_accepted_total 1\n"),
+                "{accept:?}: {text}"
+            );
+        }
+    }
+    bounded(
+        "shutdown",
+        "a paused queue must still drain",
+        queue.shutdown(),
+    )
+    .await;
 }

@@ -305,7 +305,7 @@ fn slow_clients_get_408_or_are_cut_off_and_never_stall_the_others_or_the_shutdow
             "the 408 came {after:?} after the head; the limit is 2 s"
         );
     }
-    let metrics = get(addr, "/metrics").json();
+    let metrics = get(addr, "/metrics.json").json();
     assert_eq!(
         metrics["accepted"], 20,
         "only the ordinary POSTs: {metrics}"
@@ -517,7 +517,7 @@ fn huge_truncated_and_malformed_requests_get_4xx_and_memory_stays_bounded() {
     );
 
     // None of it was a task, and the server still answers as before.
-    let metrics = get(addr, "/metrics").json();
+    let metrics = get(addr, "/metrics.json").json();
     assert_eq!(
         (&metrics["accepted"], &metrics["rejected"]),
         (&0.into(), &0.into()),

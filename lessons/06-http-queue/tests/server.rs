@@ -13,11 +13,11 @@ mod common;
 
 use common::Server;
 
-/// Polls `GET /metrics` until nothing is queued or running, for at most `limit`.
+/// Polls `GET /metrics.json` until nothing is queued or running, for at most `limit`.
 fn until_idle(server: &Server, limit: Duration) -> serde_json::Value {
     let deadline = Instant::now() + limit;
     loop {
-        let metrics = http(server.addr, "GET", "/metrics", None).json();
+        let metrics = http(server.addr, "GET", "/metrics.json", None).json();
         if metrics["queued"] == 0 && metrics["running"] == 0 {
             return metrics;
         }
@@ -177,7 +177,7 @@ fn a_task_is_accepted_with_202_and_then_done() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let metrics = http(server.addr, "GET", "/metrics", None).json();
+    let metrics = http(server.addr, "GET", "/metrics.json", None).json();
     assert_eq!(
         (&metrics["accepted"], &metrics["completed"]),
         (&1.into(), &1.into())
@@ -458,7 +458,7 @@ fn bad_requests_over_a_real_socket_get_json_errors_and_never_hang() {
             reply.error()
         );
     }
-    let metrics = http(addr, "GET", "/metrics", None).json();
+    let metrics = http(addr, "GET", "/metrics.json", None).json();
     assert_eq!(
         (&metrics["accepted"], &metrics["rejected"]),
         (&0.into(), &0.into())
@@ -486,7 +486,7 @@ fn a_crash_loses_every_accepted_task_that_had_not_finished() {
         );
         assert_eq!(reply.status, 202, "task {id}: {}", reply.body);
     }
-    let metrics = http(server.addr, "GET", "/metrics", None).json();
+    let metrics = http(server.addr, "GET", "/metrics.json", None).json();
     assert_eq!(metrics["accepted"], 5, "{metrics}");
     server.child.kill().expect("SIGKILL the server");
     let (code, _) = server.finish(Duration::from_secs(10));
@@ -501,7 +501,7 @@ fn a_crash_loses_every_accepted_task_that_had_not_finished() {
             reply.body
         );
     }
-    let metrics = http(again.addr, "GET", "/metrics", None).json();
+    let metrics = http(again.addr, "GET", "/metrics.json", None).json();
     assert_eq!(
         metrics["accepted"], 0,
         "a new server starts from nothing: {metrics}"
