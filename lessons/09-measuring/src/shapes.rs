@@ -10,6 +10,19 @@ use std::time::Duration;
 /// How many jobs the batched pool puts in one chunk.
 pub const BATCH: usize = 256;
 
+// ANCHOR: batch_for
+/// How many chunks each worker gets, at least, when the job count is large: enough that a
+/// worker that finishes early finds more, few enough that the hand-offs cost nothing.
+pub const CHUNKS_PER_WORKER: usize = 32;
+
+/// The chunk size for `jobs` jobs on `workers` workers: [`BATCH`] at least, and larger when
+/// there are so many jobs that each worker would get more than [`CHUNKS_PER_WORKER`] chunks.
+pub fn batch_for(workers: usize, jobs: u64) -> usize {
+    let share = usize::try_from(jobs).unwrap_or(usize::MAX) / (workers.max(1) * CHUNKS_PER_WORKER);
+    share.max(BATCH)
+}
+// ANCHOR_END: batch_for
+
 /// The most job threads [`Shape::ThreadPerJob`] keeps alive at once.
 pub const WAVE: u64 = course_support::cli::MAX_WORKERS as u64;
 
@@ -30,7 +43,7 @@ pub enum Shape {
     /// Lesson 7's pool as above, but with room for every job in its queue, as lesson 1 has:
     /// the features' cost without the bound's.
     AdvancedRoomy,
-    /// Jobs sent in chunks of [`BATCH`].
+    /// Jobs sent in chunks of [`BATCH`] or more ([`batch_for`]).
     Batched,
     /// Work stealing on `crossbeam-deque`.
     Stealing,
@@ -101,7 +114,7 @@ impl Shape {
             Shape::StdMutex => "lesson 1 std-only (Mutex<Receiver>)",
             Shape::Advanced => "lesson 7 advanced (queue of 64)",
             Shape::AdvancedRoomy => "lesson 7 advanced (room for all)",
-            Shape::Batched => "batched pool (chunks of 256)",
+            Shape::Batched => "batched pool (chunks of 256+)",
             Shape::Stealing => "work-stealing pool",
             Shape::Threadpool => "threadpool crate",
             Shape::Rayon => "rayon par_iter",
@@ -124,7 +137,9 @@ impl Shape {
             Shape::StdMutex => lesson_1::std_only::run(workers, numbers(), trivial).len() as u64,
             Shape::Advanced => advanced(workers, BOUND, jobs),
             Shape::AdvancedRoomy => advanced(workers, jobs.max(1) as usize, jobs),
-            Shape::Batched => batched::run(workers, BATCH, numbers(), trivial).len() as u64,
+            Shape::Batched => {
+                batched::run(workers, batch_for(workers, jobs), numbers(), trivial).len() as u64
+            }
             Shape::Stealing => stealing::run(workers, numbers(), trivial).len() as u64,
             Shape::Threadpool => {
                 let pool = threadpool::ThreadPool::new(workers);

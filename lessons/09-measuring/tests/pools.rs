@@ -147,3 +147,26 @@ fn counters_add_up_in_every_layout() {
         assert_eq!(total, 30_000, "{layout:?}: no increment is lost");
     }
 }
+
+#[test]
+fn both_pools_write_each_answer_in_its_jobs_place() {
+    // Each job's answer goes into the place beside its number: no sorting needed, and a pool
+    // that mixed up the slices would put answers out of order.
+    let numbers: Vec<u64> = (0..10_000).rev().collect();
+    let expected: Vec<u64> = numbers.iter().map(|n| n * 3).collect();
+    let given = numbers.clone();
+    let batched = within(LIMIT, "batched::run", "a queue never closed", move || {
+        batched::run(4, 97, given, |n| n * 3)
+    });
+    assert_eq!(
+        batched, expected,
+        "batched::run: answers out of their jobs' order"
+    );
+    let stolen = within(LIMIT, "stealing::run", "`closed` never read", move || {
+        stealing::run(4, numbers, |n| n * 3)
+    });
+    assert_eq!(
+        stolen, expected,
+        "stealing::run: answers out of their jobs' order"
+    );
+}
