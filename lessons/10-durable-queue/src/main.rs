@@ -10,18 +10,20 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
+use course_support::log::{Format, LogFlags};
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
 use lesson_10::job::{Job, NewJob, State};
-use lesson_10::store::{Durability, Enqueued, Recorded, Store, StoreError};
+use lesson_10::store::{Durability, Enqueued, Store, StoreError};
 use lesson_10::work::{self, Double};
-use lesson_10::worker::{self, Event};
+use lesson_10::worker;
+use std::error::Error;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Lesson 10: a job queue that survives a crash.
 ///
@@ -129,6 +131,8 @@ struct WorkerArgs {
     /// Print nothing per job.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    log: LogFlags,
     /// Count printed times from this wall-clock instant (ms since the Unix epoch).
     #[arg(long, hide = true)]
     since_ms: Option<u64>,
@@ -245,7 +249,8 @@ fn enqueue(a: &EnqueueArgs) -> Result<(), StoreError> {
 }
 // ANCHOR_END: enqueue_cmd
 
-fn run_worker(a: &WorkerArgs) -> Result<(), StoreError> {
+// ANCHOR: run_worker
+fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
     let backoff = Backoff {
         base: a.backoff_ms,
         cap: Duration::from_secs(30),
@@ -268,81 +273,34 @@ fn run_worker(a: &WorkerArgs) -> Result<(), StoreError> {
     let since = a
         .since_ms
         .map_or_else(|| WallClock.now(), Duration::from_millis);
-    let name = a.name.clone();
-    let quiet = a.quiet;
-    let print = move |event: Event| {
-        if quiet {
-            return;
-        }
-        let at = WallClock.now().saturating_sub(since).as_millis();
-        let line = describe(&event);
-        println!("  [{at:>5} ms] worker {name} {line}");
-        let _ = std::io::stdout().flush();
-    };
-    let summary = worker::run(store, &config, work::run, &stop, print)?;
-    if !quiet {
-        println!(
-            "worker {}: claimed {}, completed {}, failed {}, rescued {}, in {} transactions.",
-            a.name,
-            summary.claimed,
-            summary.completed,
-            summary.failed,
-            summary.rescued,
-            summary.turns
-        );
+    // The worker logs each event through `tracing`; this prints them, in the form asked for,
+    // with times counted from `since`.
+    if !a.quiet {
+        a.log.init(UNIX_EPOCH + since)?;
+    }
+    let summary = worker::run(store, &config, work::run, &stop, |_| {})?;
+    let s = summary;
+    let counts = format!(
+        "claimed {}, completed {}, failed {}, rescued {}, in {} transactions.",
+        s.claimed, s.completed, s.failed, s.rescued, s.turns
+    );
+    match a.log.format {
+        _ if a.quiet => {}
+        Format::Readable => println!("worker {}: {counts}", a.name),
+        // In the structured form the last line is JSON too, its counts in fields of their own.
+        Format::Json => tracing::info!(
+            worker = a.name.as_str(),
+            claimed = s.claimed,
+            completed = s.completed,
+            failed = s.failed,
+            rescued = s.rescued,
+            transactions = s.turns,
+            "leaving: {counts}"
+        ),
     }
     Ok(())
 }
-
-/// One event as a worker prints it, after `worker NAME `.
-fn describe(event: &Event) -> String {
-    match event {
-        Event::Took(c) => {
-            let lost = c
-                .previous_error
-                .as_deref()
-                .filter(|e| e.contains("lease ran out"))
-                .map(|_| format!("; attempt {}'s lease ran out", c.attempt - 1))
-                .unwrap_or_default();
-            format!(
-                "took job {} (attempt {} of {}{lost})",
-                c.id, c.attempt, c.max_attempts
-            )
-        }
-        Event::Finished {
-            id,
-            attempt,
-            result,
-            recorded,
-        } => match (recorded, result) {
-            (Recorded::Completed, Ok(out)) => format!("finished job {id}: result {out}"),
-            (Recorded::Retry { delay, .. }, Err(e)) => format!(
-                "failed job {id} (attempt {attempt}): {e}; retry in {}",
-                course_support::human(*delay)
-            ),
-            (Recorded::Discarded, Err(e)) => {
-                format!("failed job {id} (attempt {attempt}): {e}; no attempts left: discarded")
-            }
-            (Recorded::LeaseLost, _) => {
-                format!("finished job {id} too late: its lease was lost, nothing written")
-            }
-            (recorded, result) => format!("finished job {id}: {result:?} → {recorded:?}"),
-        },
-        Event::Rescued(r) => format!(
-            "put back job {} (attempt {}'s lease ran out){}",
-            r.id,
-            r.attempt,
-            if r.discarded {
-                ": no attempts left, discarded"
-            } else {
-                ""
-            }
-        ),
-        Event::LeaseLost(id) => format!("lost its lease on job {id}: another worker has it"),
-        Event::Stopping(n) => format!("stopping: claims nothing more, finishes {n} running"),
-        Event::HandedBack(n) => format!("handed back {n} unfinished jobs"),
-    }
-}
+// ANCHOR_END: run_worker
 
 fn status(a: &StatusArgs) -> Result<(), StoreError> {
     let store = open(&a.db, Backoff::default())?;

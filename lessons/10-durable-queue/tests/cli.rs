@@ -307,6 +307,165 @@ fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly() {
     );
 }
 
+/// The JSON lines a worker printed, each parsed.
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("every line should be JSON ({e}): {line}\n{stdout}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    // One job whose two attempts both fail: took, failed, took again, discarded.
+    ok(
+        "enqueue",
+        &db,
+        &[
+            "--jobs",
+            "1",
+            "--work-ms",
+            "0",
+            "--fail-percent",
+            "100",
+            "--max-attempts",
+            "2",
+        ],
+    );
+    let worker = [
+        "--exit-when-idle",
+        "--poll-ms",
+        "5",
+        "--backoff-ms",
+        "1",
+        "--name",
+        "w7",
+        "--log-format",
+        "json",
+    ];
+    let lines = json_lines(&ok("worker", &db, &worker));
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    let expected = [
+        "took job 1 (attempt 1 of 2)",
+        "failed job 1 (attempt 1): injected failure on attempt 1; retry in ",
+        "took job 1 (attempt 2 of 2)",
+        "failed job 1 (attempt 2): injected failure on attempt 2; no attempts left: discarded",
+        "leaving: claimed 2, completed 0, failed 2",
+    ];
+    assert_eq!(messages.len(), expected.len(), "{lines:#?}");
+    for (message, start) in messages.iter().zip(expected) {
+        assert!(
+            message.starts_with(start),
+            "{message:?} should start {start:?}"
+        );
+    }
+    for (line, attempt) in lines[..4].iter().zip([1, 1, 2, 2]) {
+        let span = &line["span"];
+        assert_eq!(
+            (
+                &span["name"],
+                &span["job"],
+                &span["attempt"],
+                &span["worker"]
+            ),
+            (&"job".into(), &1.into(), &attempt.into(), &"w7".into()),
+            "the line should be in job 1's span for attempt {attempt}: {line}"
+        );
+        assert_eq!(line["spans"][0], *span, "{line}");
+    }
+    let levels: Vec<&str> = lines.iter().map(|l| l["level"].as_str().unwrap()).collect();
+    assert_eq!(
+        levels,
+        ["INFO", "WARN", "INFO", "ERROR", "INFO"],
+        "{lines:#?}"
+    );
+    // The last line, the worker's counts, is JSON too.
+    let last = &lines[4];
+    assert_eq!(
+        (&last["worker"], &last["claimed"], &last["failed"]),
+        (&"w7".into(), &2.into(), &2.into()),
+        "{last}"
+    );
+}
+
+#[test]
+fn course_log_asks_for_json_and_rust_log_filters_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    ok(
+        "enqueue",
+        &db,
+        &[
+            "--jobs",
+            "2",
+            "--work-ms",
+            "0",
+            "--fail-percent",
+            "100",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    let out = Command::new(BIN)
+        .args(["worker", "--exit-when-idle", "--poll-ms", "5"])
+        .args(db_args(&db))
+        .env("COURSE_LOG", "json")
+        .env("RUST_LOG", "error")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&String::from_utf8(out.stdout).unwrap());
+    // Only the two discards: every `took` line (info) and the counts (info) are filtered out.
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["level"], "ERROR", "{line}");
+        assert!(
+            line["message"].as_str().unwrap().ends_with("discarded"),
+            "{line}"
+        );
+        assert_eq!(line["span"]["attempt"], 1, "{line}");
+    }
+    let jobs: Vec<&serde_json::Value> = lines.iter().map(|l| &l["span"]["job"]).collect();
+    assert!(
+        jobs.contains(&&1.into()) && jobs.contains(&&2.into()),
+        "{lines:#?}"
+    );
+    // A filter it cannot read is refused, not ignored.
+    let err = refused_with_env("RUST_LOG", "lesson_10=loud", &db);
+    assert!(
+        err.contains("RUST_LOG") && err.contains("lesson_10=loud"),
+        "{err}"
+    );
+}
+
+/// Runs a worker with one variable set, which must fail with a one-line error; that line.
+fn refused_with_env(key: &str, value: &str, db: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["worker", "--exit-when-idle"])
+        .args(db_args(db))
+        .env(key, value)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 #[test]
 fn the_books_recording_is_a_real_run_of_this_program() {
     // `cargo run -p course -- record lesson-10` makes the recording; the book shows it as is.
