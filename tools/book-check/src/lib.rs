@@ -670,6 +670,14 @@ pub fn check_book(book: &Path, options: &Options) -> Result<Report, String> {
     drop(tab);
     drop(browser);
     drop(server);
+    // The browser's helper processes may still be writing to the profile for a moment after
+    // it is stopped; a folder they refill is removed again.
+    for _ in 0..30 {
+        if std::fs::remove_dir_all(profile.path()).is_ok() || !profile.path().exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Ok(report)
 }
 
