@@ -380,6 +380,10 @@ fn spawn(
         .args(["--seed", &f.seed.to_string()])
         .args(["--since-ms", &t0.as_millis().to_string()])
         .arg("--exit-when-idle")
+        // The demo reads its workers' lines, so they print the readable form whatever
+        // COURSE_LOG or RUST_LOG say.
+        .args(["--log-format", "readable"])
+        .env_remove("RUST_LOG")
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

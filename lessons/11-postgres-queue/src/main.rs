@@ -11,16 +11,18 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
+use course_support::log::{Format, LogFlags};
 use lesson_11::backoff::Backoff;
 use lesson_11::job::{Job, NewJob, State};
-use lesson_11::store::{Enqueued, Recorded, Store, StoreError};
+use lesson_11::store::{Enqueued, Store, StoreError};
 use lesson_11::work;
 use lesson_11::worker::{self, Event};
+use std::error::Error;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Lesson 11: many machines, one queue, on PostgreSQL.
 ///
@@ -131,6 +133,8 @@ struct WorkerArgs {
     /// Print nothing per job.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    log: LogFlags,
     /// Count printed times from this wall-clock instant (ms since the Unix epoch).
     #[arg(long, hide = true)]
     since_ms: Option<u64>,
@@ -257,7 +261,7 @@ fn enqueue(a: &EnqueueArgs) -> Result<(), StoreError> {
 }
 // ANCHOR_END: enqueue_cmd
 
-fn run_worker(a: &WorkerArgs) -> Result<(), StoreError> {
+fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
     let backoff = Backoff {
         base: a.backoff_ms,
         cap: Duration::from_secs(30),
@@ -283,95 +287,38 @@ fn run_worker(a: &WorkerArgs) -> Result<(), StoreError> {
         backoff,
     };
     let since = a.since_ms.map_or_else(now, Duration::from_millis);
-    let quiet = a.quiet;
+    if !a.quiet {
+        a.log.init(UNIX_EPOCH + since)?;
+    }
     let label = name.clone();
-    let print = move |event: Event| {
+    let on_event = move |event: Event| {
         if let Event::Disconnected(why) = &event {
             // The cause goes to stderr: it varies with how the connection broke.
             eprintln!("worker {label}: lost the server: {why}");
         }
-        if quiet {
-            return;
-        }
-        let Some(line) = describe(&event) else {
-            return;
-        };
-        let at = now().saturating_sub(since).as_millis();
-        println!("  [{at:>5} ms] worker {label} {line}");
-        let _ = std::io::stdout().flush();
     };
-    let summary = worker::run(store, &config, work::run, &stop, print)?;
-    if !quiet {
-        println!(
-            "worker {name}: claimed {}, completed {}, failed {}, rescued {}, in {} transactions; \
-             woken {} times by a notification, reconnected {} times.",
-            summary.claimed,
-            summary.completed,
-            summary.failed,
-            summary.rescued,
-            summary.turns,
-            summary.woken,
-            summary.reconnects
-        );
+    let s = worker::run(store, &config, work::run, &stop, on_event)?;
+    let counts = format!(
+        "claimed {}, completed {}, failed {}, rescued {}, in {} transactions; \
+         woken {} times by a notification, reconnected {} times.",
+        s.claimed, s.completed, s.failed, s.rescued, s.turns, s.woken, s.reconnects
+    );
+    match a.log.format {
+        _ if a.quiet => {}
+        Format::Readable => println!("worker {name}: {counts}"),
+        Format::Json => tracing::info!(
+            worker = name.as_str(),
+            claimed = s.claimed,
+            completed = s.completed,
+            failed = s.failed,
+            rescued = s.rescued,
+            transactions = s.turns,
+            woken = s.woken,
+            reconnects = s.reconnects,
+            "leaving: {counts}"
+        ),
     }
     Ok(())
-}
-
-/// One event as a worker prints it, after `worker NAME `; `None` for what it does not print.
-fn describe(event: &Event) -> Option<String> {
-    Some(match event {
-        Event::Took(c) => {
-            let lost = c
-                .previous_error
-                .as_deref()
-                .filter(|e| e.contains("lease ran out"))
-                .map(|_| format!("; attempt {}'s lease ran out", c.attempt - 1))
-                .unwrap_or_default();
-            format!(
-                "took job {} (attempt {} of {}{lost})",
-                c.id, c.attempt, c.max_attempts
-            )
-        }
-        Event::Finished {
-            id,
-            attempt,
-            result,
-            recorded,
-        } => match (recorded, result) {
-            (Recorded::Completed, Ok(out)) => format!("finished job {id}: result {out}"),
-            (Recorded::Retry { delay, .. }, Err(e)) => format!(
-                "failed job {id} (attempt {attempt}): {e}; retry in {}",
-                course_support::human(*delay)
-            ),
-            (Recorded::Discarded, Err(e)) => {
-                format!("failed job {id} (attempt {attempt}): {e}; no attempts left: discarded")
-            }
-            (Recorded::LeaseLost, _) => {
-                format!("finished job {id} too late: its lease was lost, nothing written")
-            }
-            (recorded, result) => format!("finished job {id}: {result:?} → {recorded:?}"),
-        },
-        // Phrased with "abandoned", so the snapshot's sort puts these lines by job.
-        Event::Rescued(r) => format!(
-            "put back job {}, abandoned by its worker: attempt {}'s lease ran out{}",
-            r.id,
-            r.attempt,
-            if r.discarded {
-                "; no attempts left, discarded"
-            } else {
-                ""
-            }
-        ),
-        Event::LeaseLost(id) => format!("lost its lease on job {id}: another worker has it"),
-        Event::Stopping(n) => format!("stopping: claims nothing more, finishes {n} running"),
-        Event::HandedBack(n) => format!("handed back {n} unfinished jobs"),
-        // Printed once connected again, with the time it took.
-        Event::Disconnected(_) => return None,
-        Event::Reconnected { after, .. } => format!(
-            "stopped for {}: lost the server, reconnected with backoff",
-            course_support::human(*after)
-        ),
-    })
 }
 
 fn status(a: &StatusArgs) -> Result<(), StoreError> {

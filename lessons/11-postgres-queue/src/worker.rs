@@ -5,6 +5,9 @@
 //! with a slow poll as a fallback; every few turns a worker runs the rescuer; and when the
 //! connection is lost (the server restarted, the network failed) the worker reconnects with
 //! backoff, hands back claims whose answer it never received, and sends its results again.
+//!
+//! It logs as lesson 10's does: a `tracing` event for each thing it does, inside a span per
+//! claimed job (lesson 10's [`job_span`]) with the worker's name, the job's id and the attempt.
 
 use crate::store::{self, CHANNEL, Finished, Recorded, Rescued, Store, StoreError, Turn};
 use crossbeam_channel::{Receiver, select};
@@ -12,12 +15,15 @@ use lesson_7::{Ctx, Pool, Stop};
 use lesson_10::backoff::Backoff;
 use lesson_10::fault;
 use lesson_10::job::Claim;
+pub use lesson_10::worker::job_span;
 use postgres::fallible_iterator::FallibleIterator as _;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tracing::{Level, Span, info_span};
 
 /// How a worker process runs.
 #[derive(Debug, Clone)]
@@ -103,6 +109,105 @@ pub struct Summary {
     pub woken: u64,
 }
 
+// ANCHOR: log
+impl Event {
+    /// How much an operator should care, as in lesson 10: `ERROR` for a job discarded, `WARN` for
+    /// a failed attempt, a lost lease or worker, a job handed back or a reconnection, `DEBUG` for
+    /// the lost connection itself (the reconnection says how long it took), `INFO` for the rest.
+    pub fn level(&self) -> Level {
+        match self {
+            Event::Took(_) | Event::Stopping(_) => Level::INFO,
+            Event::Finished { recorded, .. } => match recorded {
+                Recorded::Completed => Level::INFO,
+                Recorded::Retry { .. } | Recorded::LeaseLost => Level::WARN,
+                Recorded::Discarded => Level::ERROR,
+            },
+            Event::Rescued(r) if r.discarded => Level::ERROR,
+            Event::Rescued(_)
+            | Event::LeaseLost(_)
+            | Event::HandedBack(_)
+            | Event::Reconnected { .. } => Level::WARN,
+            Event::Disconnected(_) => Level::DEBUG,
+        }
+    }
+}
+
+/// Logs `event` as a `tracing` event, in whichever span is entered.
+fn log(event: &Event) {
+    match event.level() {
+        Level::ERROR => tracing::error!("{event}"),
+        Level::WARN => tracing::warn!("{event}"),
+        Level::INFO => tracing::info!("{event}"),
+        _ => tracing::debug!("{event}"),
+    }
+}
+// ANCHOR_END: log
+
+/// One event as a worker prints it, after `worker NAME `.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Took(c) => {
+                write!(
+                    f,
+                    "took job {} (attempt {} of {}",
+                    c.id, c.attempt, c.max_attempts
+                )?;
+                if c.previous_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("lease ran out"))
+                {
+                    write!(f, "; attempt {}'s lease ran out", c.attempt - 1)?;
+                }
+                f.write_str(")")
+            }
+            Event::Finished {
+                id,
+                attempt,
+                result,
+                recorded,
+            } => match (recorded, result) {
+                (Recorded::Completed, Ok(out)) => write!(f, "finished job {id}: result {out}"),
+                (Recorded::Retry { delay, .. }, Err(e)) => write!(
+                    f,
+                    "failed job {id} (attempt {attempt}): {e}; retry in {}",
+                    course_support::human(*delay)
+                ),
+                (Recorded::Discarded, Err(e)) => write!(
+                    f,
+                    "failed job {id} (attempt {attempt}): {e}; no attempts left: discarded"
+                ),
+                (Recorded::LeaseLost, _) => write!(
+                    f,
+                    "finished job {id} too late: its lease was lost, nothing written"
+                ),
+                (recorded, result) => write!(f, "finished job {id}: {result:?} → {recorded:?}"),
+            },
+            // Phrased with "abandoned", so the snapshot's sort puts these lines by job.
+            Event::Rescued(r) => write!(
+                f,
+                "put back job {}, abandoned by its worker: attempt {}'s lease ran out{}",
+                r.id,
+                r.attempt,
+                if r.discarded {
+                    "; no attempts left, discarded"
+                } else {
+                    ""
+                }
+            ),
+            Event::LeaseLost(id) => write!(f, "lost its lease on job {id}: another worker has it"),
+            Event::Stopping(n) => write!(f, "stopping: claims nothing more, finishes {n} running"),
+            Event::HandedBack(n) => write!(f, "handed back {n} unfinished jobs"),
+            Event::Disconnected(why) => write!(f, "lost the server: {why}"),
+            Event::Reconnected { after, .. } => write!(
+                f,
+                "stopped for {}: lost the server, reconnected with backoff",
+                course_support::human(*after)
+            ),
+        }
+    }
+}
+
 /// An attempt the pool has finished, on its way back to the loop.
 struct Done {
     id: i64,
@@ -167,7 +272,7 @@ fn listen(url: String, wake: crossbeam_channel::Sender<()>, stop: Arc<AtomicBool
 
 // ANCHOR: worker
 /// Runs jobs from the queue with `work` until `stop` is set (or, with `exit_when_idle`, until the
-/// queue is empty), calling `on_event` for everything it does.
+/// queue is empty), logging everything it does and calling `on_event` for it.
 pub fn run<F>(
     mut store: Store,
     config: &Config,
@@ -182,8 +287,9 @@ where
     let pool = Pool::builder()
         .workers(config.threads)
         .queue(config.threads)
-        .build(move |claim: &Claim, ctx: &Ctx| {
-            let result = catch_unwind(AssertUnwindSafe(|| work(claim, ctx)))
+        .build(move |(claim, span): &(Claim, Span), ctx: &Ctx| {
+            let result = span
+                .in_scope(|| catch_unwind(AssertUnwindSafe(|| work(claim, ctx))))
                 .unwrap_or_else(|_| Err("the job panicked".to_string()));
             let _ = done.send(Done {
                 id: claim.id,
@@ -202,16 +308,22 @@ where
         std::thread::spawn(move || listen(url, wake_tx, stop))
     };
     let mut held: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut spans: BTreeMap<i64, Span> = BTreeMap::new();
     let mut ended: Vec<Done> = Vec::new();
     let mut summary = Summary::default();
     let mut renewed = Instant::now();
     let mut rescued_at = Instant::now() - config.rescue_every;
     let mut stopping_since: Option<Instant> = None;
+    let _worker = info_span!("worker", worker = config.name.as_str()).entered();
+    let mut report = |event: Event| {
+        log(&event);
+        on_event(event);
+    };
     let result = loop {
         ended.extend(finished_rx.try_iter());
         if stop.load(Ordering::Acquire) && stopping_since.is_none() {
             stopping_since = Some(Instant::now());
-            on_event(Event::Stopping(held.len() - ended.len()));
+            report(Event::Stopping(held.len() - ended.len()));
         }
         let running = held.len() - ended.len();
         let room = match stopping_since {
@@ -255,8 +367,8 @@ where
                 // more: the results in `ended` are sent again, and a claim whose answer was
                 // lost is handed back.
                 Err(e) if e.is_connection_lost() => {
-                    on_event(Event::Disconnected(e.to_string()));
-                    match reconnect(config, &held, &mut on_event) {
+                    report(Event::Disconnected(e.to_string()));
+                    match reconnect(config, &held, &mut report) {
                         Ok(s) => {
                             store = s;
                             summary.reconnects += 1;
@@ -282,27 +394,34 @@ where
                     Recorded::Retry { .. } | Recorded::Discarded => summary.failed += 1,
                     Recorded::LeaseLost => {}
                 }
-                on_event(Event::Finished {
-                    id: d.id,
-                    attempt: d.attempt,
-                    result: d.result,
-                    recorded,
+                let span = spans.remove(&d.id).unwrap_or_else(Span::none);
+                span.in_scope(|| {
+                    report(Event::Finished {
+                        id: d.id,
+                        attempt: d.attempt,
+                        result: d.result,
+                        recorded,
+                    })
                 });
             }
             for (id, _) in out.lost {
-                on_event(Event::LeaseLost(id));
+                let span = spans.get(&id).cloned().unwrap_or_else(Span::none);
+                span.in_scope(|| report(Event::LeaseLost(id)));
             }
             for rescued in out.rescued {
                 summary.rescued += 1;
-                on_event(Event::Rescued(rescued));
+                let span = job_span(&config.name, rescued.id, rescued.attempt);
+                span.in_scope(|| report(Event::Rescued(rescued)));
             }
             for claim in out.claimed {
                 summary.claimed += 1;
                 held.insert(claim.id, claim.token);
-                on_event(Event::Took(claim.clone()));
+                let span = job_span(&config.name, claim.id, claim.attempt);
+                spans.insert(claim.id, span.clone());
+                span.in_scope(|| report(Event::Took(claim.clone())));
                 fault::point("after-claim");
-                if let Err(refused) = pool.submit(claim) {
-                    unreachable!("the pool has room for job {}", refused.job.id);
+                if let Err(refused) = pool.submit((claim, span)) {
+                    unreachable!("the pool has room for job {}", refused.job.0.id);
                 }
             }
         }
@@ -318,8 +437,8 @@ where
                     Ok(c) if c.unfinished() == 0 => break Ok(()),
                     Ok(_) => {}
                     Err(e) if e.is_connection_lost() => {
-                        on_event(Event::Disconnected(e.to_string()));
-                        match reconnect(config, &held, &mut on_event) {
+                        report(Event::Disconnected(e.to_string()));
+                        match reconnect(config, &held, &mut report) {
                             Ok(s) => {
                                 store = s;
                                 summary.reconnects += 1;
@@ -336,7 +455,7 @@ where
             if since.elapsed() >= config.grace {
                 let unfinished: Vec<(i64, i64)> = held.iter().map(|(i, t)| (*i, *t)).collect();
                 match store.hand_back(&unfinished) {
-                    Ok(n) => on_event(Event::HandedBack(n)),
+                    Ok(n) => report(Event::HandedBack(n)),
                     Err(e) => break Err(e),
                 }
                 pool.shutdown(Stop::Abort, None);
