@@ -193,6 +193,7 @@ fn write_millis(w: &mut Writer<'_>, elapsed: Duration) -> fmt::Result {
     write!(w, "{:>5} ms", elapsed.as_millis())
 }
 
+// ANCHOR: readable
 /// The readable form's event formatter: `  [TIME] worker NAME MESSAGE`.
 struct Readable<T> {
     timer: T,
@@ -229,6 +230,7 @@ where
         writeln!(w, "{}", fields.message)
     }
 }
+// ANCHOR_END: readable
 
 /// What the readable form keeps of a span's fields: the value of `worker`, if it has one.
 struct WorkerName;
