@@ -8,6 +8,9 @@
 //! SIGINT/SIGTERM stop the server in order (stop accepting, finish every accepted task, exit).
 //! A client too slow to send its request gets `408` or is disconnected, so it cannot hold a
 //! connection, or the shutdown, for ever.
+//! What happens is logged through [`tracing`]: each task's lines are events in a span that
+//! carries the task's id and its worker, each request is a span with its method and path, and
+//! the program decides how they are printed (`course_support::log`).
 //! Run it with `cargo run -p lesson-6` and send it tasks with curl, or see it all with
 //! `cargo run -p lesson-6 -- --demo`.
 //!
@@ -40,7 +43,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use serde::{Deserialize, Serialize};
 use std::future::Future as _;
-use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -49,6 +51,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info_span};
 
 /// The pretend work of a task whose body leaves out `duration_ms`.
 pub const DEFAULT_DURATION_MS: u64 = 100;
@@ -187,18 +190,15 @@ pub struct Config {
     /// Start with the workers waiting for [`TaskQueue::resume`]: tasks are accepted and queued,
     /// but none starts. The demo uses this so that its burst meets a queue nobody is emptying.
     pub paused: bool,
-    /// Print a line for each task event (`  [  120 ms] worker 2 took job 7`).
-    pub print_events: bool,
 }
 
 impl Default for Config {
-    /// 4 workers, a queue of 16, running at once, quiet.
+    /// 4 workers, a queue of 16, running at once.
     fn default() -> Config {
         Config {
             workers: 4,
             capacity: 16,
             paused: false,
-            print_events: false,
         }
     }
 }
@@ -221,11 +221,9 @@ struct Board {
     /// recorded in one step, and `/metrics` never sees one without the other. It is never held
     /// across an `.await`, so a plain `std` mutex is the right tool.
     inner: Mutex<Inner>,
-    /// The zero of every time printed, drawn and measured. tokio's clock, which is the system's
-    /// except in a test that pauses it: there every duration is exact.
+    /// The zero of every time drawn and measured. tokio's clock, which is the system's except
+    /// in a test that pauses it: there every duration is exact.
     clock: tokio::time::Instant,
-    /// Whether to print a line per task event.
-    print_events: bool,
 }
 
 struct Inner {
@@ -510,7 +508,8 @@ impl Board {
             .expect("no code panics while holding the board's lock")
     }
 
-    /// Moves task `id` to `state`, keeping the counters in step, and prints the event.
+    /// Moves task `id` to `state`, keeping the counters in step, and logs the event in the
+    /// span that is current: the worker's span for this task.
     fn record(&self, id: u64, worker: usize, state: TaskState) {
         let now = self.clock.elapsed();
         {
@@ -555,25 +554,26 @@ impl Board {
             }
             task.state = state;
         }
-        // Printed after the lock is released, so a slow terminal never holds up a handler.
-        if self.print_events {
-            let verb = match state {
-                TaskState::Running => "took",
-                TaskState::Done => "finished",
-                TaskState::Failed => "failed",
-                TaskState::Abandoned => "abandoned",
-                TaskState::Queued => unreachable!("a task never goes back to the queue"),
-            };
-            // Not `println!`, which panics when stdout is gone (`| head`): a worker that dies
-            // over a log line would take its task down with it.
-            let _ = writeln!(
-                std::io::stdout(),
-                "  [{:>5} ms] worker {worker} {verb} job {id}",
-                now.as_millis()
-            );
-        }
+        // Logged after the lock is released, so a slow terminal never holds up a handler.
+        log(id, state);
     }
 }
+
+// ANCHOR: log
+/// Logs that task `id` moved to `state`, as a `tracing` event in the current span. The message
+/// is what the readable form prints after `worker N` (`took job 7`); in the structured form the
+/// span adds the task's id and worker, and `state` says what happened in a field of its own.
+/// A failed or abandoned task is a `WARN`, so `RUST_LOG=warn` shows just what went wrong.
+fn log(id: u64, state: TaskState) {
+    match state {
+        TaskState::Running => tracing::info!(state = "running", "took job {id}"),
+        TaskState::Done => tracing::info!(state = "done", "finished job {id}"),
+        TaskState::Failed => tracing::warn!(state = "failed", "failed job {id}"),
+        TaskState::Abandoned => tracing::warn!(state = "abandoned", "abandoned job {id}"),
+        TaskState::Queued => unreachable!("a task never goes back to the queue"),
+    }
+}
+// ANCHOR_END: log
 
 // ANCHOR: queue
 /// The pool: worker tasks behind a bounded queue, with a shutdown that loses nothing.
@@ -619,7 +619,6 @@ impl TaskQueue {
                 exposition: Exposition::new(config.workers, config.capacity),
             }),
             clock: tokio::time::Instant::now(),
-            print_events: config.print_events,
         });
         let resume = CancellationToken::new();
         if !config.paused {
@@ -706,20 +705,29 @@ async fn worker(
         let next = tasks.lock().await.recv().await;
         // `None`: the queue is closed and empty. Everything that was in it has been handed out.
         let Some(task) = next else { break };
-        if stop_now.is_cancelled() {
-            board.record(task.id, id, TaskState::Abandoned);
-            continue;
-        }
-        board.record(task.id, id, TaskState::Running);
-        let end = tokio::select! {
-            // Polled first, so stop-now wins even when the work ends at the same moment.
-            biased;
-            () = stop_now.cancelled() => TaskState::Abandoned,
-            () = tokio::time::sleep(task.work) => {
-                if task.fail { TaskState::Failed } else { TaskState::Done }
+        // New: a span per task, so that every line logged about it carries its id and worker.
+        // It stands alone (`parent: None`): a log tool sees each task as a whole.
+        let span = info_span!(parent: None, "task", task = task.id, worker = id);
+        async {
+            if stop_now.is_cancelled() {
+                board.record(task.id, id, TaskState::Abandoned);
+                return;
             }
-        };
-        board.record(task.id, id, end);
+            board.record(task.id, id, TaskState::Running);
+            let end = tokio::select! {
+                // Polled first, so stop-now wins even when the work ends at the same moment.
+                biased;
+                () = stop_now.cancelled() => TaskState::Abandoned,
+                () = tokio::time::sleep(task.work) => {
+                    if task.fail { TaskState::Failed } else { TaskState::Done }
+                }
+            };
+            board.record(task.id, id, end);
+        }
+        // The span is entered each time this future is polled, and only then: a worker waiting
+        // for its next task is in no task's span.
+        .instrument(span)
+        .await;
     }
 }
 // ANCHOR_END: worker
@@ -798,9 +806,27 @@ pub fn router_with_timeout(queue: Handle, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // New: a body that trickles in (a "slowloris" client) gets 408 once the time is up.
         .layer(middleware::from_fn_with_state(request_timeout, time_limit))
+        // New: the last layer is the outermost, so even a 408 is answered inside the span.
+        .layer(middleware::from_fn(request_span))
         .with_state(queue)
 }
 // ANCHOR_END: router
+
+// ANCHOR: request_span
+/// A span per request, with its method and path, that the handler runs in; and, at `DEBUG`, an
+/// event for the answer. `RUST_LOG=lesson_6=debug` shows every request, and what the handler
+/// logs (`accepted task 7`) is inside the span of the request it is about.
+async fn request_span(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let span = info_span!("request", %method, %path);
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    // The readable form leaves the span's fields out, so the message says them again.
+    span.in_scope(|| debug!(status = status.as_u16(), "{method} {path} → {status}"));
+    response
+}
+// ANCHOR_END: request_span
 
 // ANCHOR: time_limit
 /// Answers `408 Request Timeout` if reading the body and handling the request take longer than
@@ -853,6 +879,8 @@ async fn post_task(
     let id = queue
         .try_submit(spec)
         .map_err(|refused| ApiError::from_refused(refused, queue.metrics().capacity))?;
+    // In the request's span; the task's own lines come later, in its span, from a worker.
+    debug!(task = id, "accepted task {id}");
     let location = [(header::LOCATION, format!("/tasks/{id}"))];
     Ok((StatusCode::ACCEPTED, location, Json(Accepted { id })).into_response())
 }

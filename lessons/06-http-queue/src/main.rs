@@ -2,11 +2,12 @@
 //! and finishes every task it accepted when told to stop. `--demo` sends itself a burst of tasks.
 
 use clap::Parser;
+use course_support::log::{self, Format};
 use course_support::{cli, human, svg, timeline, workload};
 use lesson_6::{Config, DeadlineListener, Report, TaskQueue, TaskState, router_with_timeout};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 /// Lesson 6: an HTTP job queue. POST /tasks queues a task, GET /tasks/{id} follows it, GET
@@ -40,6 +41,20 @@ struct Args {
     seed: u64,
     #[command(flatten)]
     picture: svg::SvgFlag,
+    /// How to print what happens: readable (the lines the book shows) or json (one object a
+    /// line, each task's id and worker in fields of their own, for log tools). Also read from
+    /// COURSE_LOG. RUST_LOG chooses which events, such as warn or lesson_6=debug (default: info)
+    // `course_support::log::LogFlags` is the same flag, worded for lessons 10 and 11, whose jobs
+    // have attempts; its help would also switch this whole `--help` to its long layout.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        env = "COURSE_LOG",
+        hide_env = true,
+        default_value = "readable",
+        value_parser = log_format
+    )]
+    log_format: Format,
 }
 
 /// A socket address such as `127.0.0.1:8081`; `localhost:PORT` is taken to mean 127.0.0.1.
@@ -64,6 +79,15 @@ fn request_timeout(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// `readable` or `json`.
+fn log_format(s: &str) -> Result<Format, String> {
+    match s.trim() {
+        "readable" => Ok(Format::Readable),
+        "json" => Ok(Format::Json),
+        _ => Err("expected readable or json".into()),
+    }
+}
+
 /// A connection cap, 1 to 100000.
 fn max_connections(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -84,6 +108,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // ANCHOR: log_init
+    // The workers and handlers log through `tracing`; this prints their events, in the form
+    // asked for, with times counted from now.
+    let format = args.log_format;
+    if let Err(err) = log::init(format, SystemTime::now()) {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    // ANCHOR_END: log_init
     let addr = match (args.addr, args.demo) {
         (Some(addr), _) => addr,
         (None, false) => SocketAddr::from(([127, 0, 0, 1], 8081)),
@@ -101,30 +134,42 @@ async fn main() -> ExitCode {
         .expect("a bound listener has an address");
 
     if args.demo {
-        println!("Lesson 6: an HTTP job queue (demo)");
-        println!(
-            "{} workers and a queue of {}. The workers start paused, so the burst below meets a \
-             queue that nobody is emptying yet.",
-            args.workers, args.queue
+        say(format, "Lesson 6: an HTTP job queue (demo)");
+        say(
+            format,
+            &format!(
+                "{} workers and a queue of {}. The workers start paused, so the burst below meets \
+                 a queue that nobody is emptying yet.",
+                args.workers, args.queue
+            ),
         );
     } else {
-        println!("Lesson 6: an HTTP job queue");
-        println!("{} workers and a queue of {}.", args.workers, args.queue);
+        say(format, "Lesson 6: an HTTP job queue");
+        say(
+            format,
+            &format!("{} workers and a queue of {}.", args.workers, args.queue),
+        );
     }
     let queue = TaskQueue::start(Config {
         workers: args.workers,
         capacity: args.queue,
         paused: args.demo,
-        print_events: true,
     });
     // ANCHOR: serve
     let graceful = CancellationToken::new();
     let stop_now = queue.stop_now_token();
-    tokio::spawn(signals.watch(graceful.clone(), stop_now.clone()));
+    tokio::spawn(signals.watch(format, graceful.clone(), stop_now.clone()));
 
-    println!("listening on http://{local}");
+    match format {
+        Format::Readable => println!("listening on http://{local}"),
+        Format::Json => tracing::info!(addr = %local, "listening on http://{local}"),
+    }
     if !local.ip().is_loopback() {
-        println!("(not a loopback address: anyone who can reach this machine can send tasks)");
+        let warning = "not a loopback address: anyone who can reach this machine can send tasks";
+        match format {
+            Format::Readable => println!("({warning})"),
+            Format::Json => tracing::warn!(addr = %local, "{warning}"),
+        }
     }
     // `with_graceful_shutdown`: once `graceful` is cancelled, the server closes its listener
     // (new connections are refused), answers the requests it is in the middle of, closes idle
@@ -151,7 +196,10 @@ async fn main() -> ExitCode {
         }
         served
     } else {
-        print_hints(local);
+        // Hints for a person at a terminal; a log tool has no use for them.
+        if format == Format::Readable {
+            print_hints(local);
+        }
         serving.await
     };
     if let Err(err) = served {
@@ -160,17 +208,30 @@ async fn main() -> ExitCode {
 
     // ANCHOR: drain
     let now = queue.handle().metrics();
-    println!(
-        "\nStopped accepting: the listener is closed and every open request has been answered."
+    say(
+        format,
+        "\nStopped accepting: the listener is closed and every open request has been answered.",
     );
-    println!(
-        "Finishing what was accepted: {} queued and {} running tasks.",
-        now.queued, now.running
+    say(
+        format,
+        &format!(
+            "Finishing what was accepted: {} queued and {} running tasks.",
+            now.queued, now.running
+        ),
     );
     // Closes the queue and waits for the workers: they run everything still queued, or, if a
     // second signal cancels `stop_now` meanwhile, abandon it.
     let report = queue.shutdown().await;
-    print_report(&report, args.workers, &args.picture);
+    match format {
+        Format::Readable => print_report(&report, args.workers),
+        Format::Json => log_report(&report),
+    }
+    let title = format!(
+        "Lesson 6: {} workers behind an HTTP queue; red tasks failed or were interrupted",
+        args.workers
+    );
+    args.picture
+        .draw_workers(&report.spans(), args.workers, &title);
     if report.count(TaskState::Abandoned) > 0 || report.lost() > 0 {
         // The conventional code for "stopped by Ctrl-C" (128 + SIGINT): work was left undone.
         ExitCode::from(130)
@@ -189,6 +250,17 @@ fn print_hints(local: SocketAddr) {
     println!("Ctrl-C once: stop accepting and finish every accepted task. Twice: stop now.\n");
 }
 
+// ANCHOR: say
+/// A line the server says about itself: printed as it is in the readable form; in the structured
+/// form an `info` event (without the blank line before it), so that every line is JSON.
+fn say(format: Format, line: &str) {
+    match format {
+        Format::Readable => println!("{line}"),
+        Format::Json => tracing::info!("{}", line.trim_start_matches('\n')),
+    }
+}
+// ANCHOR_END: say
+
 /// `task 8` or `tasks 3, 8, 11`.
 fn tasks(ids: Vec<u64>) -> String {
     let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
@@ -198,15 +270,53 @@ fn tasks(ids: Vec<u64>) -> String {
     }
 }
 
-fn print_report(report: &Report, workers: usize, picture: &svg::SvgFlag) {
-    println!(
-        "\nReport: {} accepted = {} completed + {} failed + {} abandoned; {} turned away with 503.",
+/// `Report: 16 accepted = 15 completed + 1 failed + 0 abandoned; 8 turned away with 503.`
+fn report_line(report: &Report) -> String {
+    format!(
+        "Report: {} accepted = {} completed + {} failed + {} abandoned; {} turned away with 503.",
         report.accepted(),
         report.count(TaskState::Done),
         report.count(TaskState::Failed),
         report.count(TaskState::Abandoned),
         report.metrics.rejected
-    );
+    )
+}
+
+/// The report in the structured form: one event, its counts and ids in fields of their own,
+/// and no picture in the terminal (`--svg` still draws one). An `ERROR` if a task was lost (a
+/// worker panicked), a `WARN` if some were abandoned (exit code 130), else `INFO`.
+fn log_report(report: &Report) {
+    let message = report_line(report);
+    let failed = report.ids(TaskState::Failed);
+    let abandoned = report.ids(TaskState::Abandoned);
+    // A level must be a constant in `tracing`'s macros, so the one event is written once here.
+    macro_rules! report {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                accepted = report.accepted(),
+                completed = report.count(TaskState::Done),
+                failed = failed.len(),
+                abandoned = abandoned.len(),
+                rejected = report.metrics.rejected,
+                lost = report.lost(),
+                failed_ids = ?failed,
+                abandoned_ids = ?abandoned,
+                "{message}"
+            )
+        };
+    }
+    if report.lost() > 0 {
+        report!(tracing::Level::ERROR);
+    } else if !abandoned.is_empty() {
+        report!(tracing::Level::WARN);
+    } else {
+        report!(tracing::Level::INFO);
+    }
+}
+
+fn print_report(report: &Report, workers: usize) {
+    println!("\n{}", report_line(report));
     if report.count(TaskState::Failed) > 0 {
         println!("Failed: {}", tasks(report.ids(TaskState::Failed)));
     }
@@ -237,10 +347,6 @@ fn print_report(report: &Report, workers: usize, picture: &svg::SvgFlag) {
         "{}",
         timeline::render(&report.spans(), workers, timeline::Style::for_stdout())
     );
-    let title = format!(
-        "Lesson 6: {workers} workers behind an HTTP queue; red tasks failed or were interrupted"
-    );
-    picture.draw_workers(&report.spans(), workers, &title);
 }
 
 // ANCHOR: signals
@@ -284,16 +390,28 @@ impl Signals {
         }
     }
 
-    async fn watch(mut self, graceful: CancellationToken, stop_now: CancellationToken) {
+    async fn watch(
+        mut self,
+        format: Format,
+        graceful: CancellationToken,
+        stop_now: CancellationToken,
+    ) {
         let first = self.next().await;
-        println!(
-            "\n{first}: no new connections; open requests get their answer and every accepted \
-             task is finished. Send it again to stop now."
+        say(
+            format,
+            &format!(
+                "\n{first}: no new connections; open requests get their answer and every \
+                 accepted task is finished. Send it again to stop now."
+            ),
         );
         graceful.cancel();
         let second = self.next().await;
-        println!(
-            "\n{second}: stopping now; queued tasks will not start, running ones are interrupted."
+        say(
+            format,
+            &format!(
+                "\n{second}: stopping now; queued tasks will not start, running ones are \
+                 interrupted."
+            ),
         );
         stop_now.cancel();
     }

@@ -32,7 +32,6 @@ fn app(workers: usize, capacity: usize, paused: bool) -> (TaskQueue, Router) {
         workers,
         capacity,
         paused,
-        print_events: false,
     });
     let router = router(queue.handle());
     (queue, router)

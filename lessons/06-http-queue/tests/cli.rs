@@ -103,6 +103,8 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
         &["--addr", "127.0.0.1"],
         &["--addr", "127.0.0.1:99999"],
         &["--seed", "-3"],
+        &["--log-format", "xml"],
+        &["--log-format"],
         &["--nonsense"],
     ] {
         assert_rejected(BIN, args);

@@ -508,3 +508,117 @@ fn a_crash_loses_every_accepted_task_that_had_not_finished() {
     );
 }
 // ANCHOR_END: crash_loses_tasks
+
+/// Every line of `output` parsed as JSON; fails on the first line that is not.
+fn json_lines(output: &str) -> Vec<serde_json::Value> {
+    output
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("every line of the structured form should be JSON ({e}): {line}\n{output}")
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_json_form_carries_each_tasks_id_and_worker_on_its_lines() {
+    // `COURSE_LOG=json`, as a service's environment would set it.
+    let mut server = Server::start_with_env(
+        &["--workers", "2", "--queue", "4"],
+        &[("COURSE_LOG", "json")],
+    );
+    for body in [
+        r#"{"duration_ms": 20}"#,
+        r#"{"duration_ms": 20, "fail": true}"#,
+    ] {
+        let reply = http(server.addr, "POST", "/tasks", Some(body));
+        assert_eq!(reply.status, 202, "{}", reply.body);
+    }
+    // A graceful stop finishes both tasks before the server exits: nothing to poll for.
+    server.signal("TERM");
+    let (code, output) = server.finish(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "a graceful stop exits 0:\n{output}");
+    let lines = json_lines(&output);
+    for (id, end) in [(1, "finished"), (2, "failed")] {
+        let mut workers = Vec::new();
+        for verb in ["took", end] {
+            let message = format!("{verb} job {id}");
+            let line = lines
+                .iter()
+                .find(|l| l["message"] == message.as_str())
+                .unwrap_or_else(|| panic!("no {message:?} line in:\n{output}"));
+            let span = &line["span"];
+            assert_eq!(
+                (&span["name"], &span["task"]),
+                (&"task".into(), &id.into()),
+                "{message:?} should be in task {id}'s span: {line}"
+            );
+            workers.push(span["worker"].as_u64().expect("a worker number"));
+        }
+        assert!(
+            workers[0] == workers[1] && (1..=2).contains(&workers[0]),
+            "task {id} was taken and ended by one worker, 1 or 2: {workers:?}\n{output}"
+        );
+    }
+    // The report is one line too, its counts in fields.
+    let report = lines
+        .iter()
+        .find(|l| l["message"].as_str().unwrap_or("").starts_with("Report: "))
+        .unwrap_or_else(|| panic!("no report line in:\n{output}"));
+    assert_eq!(
+        (&report["accepted"], &report["completed"], &report["failed"]),
+        (&2.into(), &1.into(), &1.into()),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_flag_wins_over_course_log_and_the_readable_form_stays_the_default() {
+    // One worker, so that it is worker 1 that takes task 1.
+    for (args, env) in [
+        (
+            &["--workers", "1", "--log-format", "readable"][..],
+            &[("COURSE_LOG", "json")][..],
+        ),
+        (&["--workers", "1"][..], &[][..]),
+    ] {
+        let mut server = Server::start_with_env(args, env);
+        let reply = http(server.addr, "POST", "/tasks", Some(r#"{"duration_ms": 1}"#));
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        server.signal("TERM");
+        let (code, output) = server.finish(Duration::from_secs(20));
+        assert_eq!(code, Some(0), "{output}");
+        assert!(
+            output.starts_with("Lesson 6: an HTTP job queue\n")
+                && output.contains(" ms] worker 1 took job 1\n")
+                && output.contains("\nReport: 1 accepted"),
+            "{args:?} {env:?} should print the readable form:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_rust_log_it_cannot_read_is_a_one_line_error() {
+    // `--demo` ends by itself, so even a server that started anyway would not hang the test.
+    let out = course_support::testing::within(
+        Duration::from_secs(60),
+        "lesson-6 with RUST_LOG=lesson_6=loud",
+        "it should refuse the variable before it starts serving",
+        || {
+            std::process::Command::new(common::BIN)
+                .arg("--demo")
+                .env("RUST_LOG", "lesson_6=loud")
+                .output()
+                .expect("start lesson-6")
+        },
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: RUST_LOG") && stderr.contains("lesson_6=loud"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing started");
+}

@@ -23,7 +23,17 @@ impl Server {
     /// Starts `lesson-6 --addr 127.0.0.1:0 ARGS` and reads the address it really bound from its
     /// `listening on http://…` line.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
+        Server::start_with_env(args, &[])
+    }
+
+    /// [`Server::start`] with environment variables set, such as `COURSE_LOG=json`, and
+    /// `COURSE_LOG` and `RUST_LOG` removed unless given. In the structured form the `listening
+    /// on` line is JSON, and the address is its field `addr`.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BIN);
+        command.env_remove("COURSE_LOG").env_remove("RUST_LOG");
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(["--addr", "127.0.0.1:0"])
             .args(args)
             .env("NO_COLOR", "1")
@@ -47,10 +57,13 @@ impl Server {
             seen: Vec::new(),
         };
         let line = server.wait_for("listening on http://");
-        server.addr = line["listening on http://".len()..]
-            .trim()
+        let addr = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(json) => json["addr"].as_str().unwrap_or_default().to_string(),
+            Err(_) => line["listening on http://".len()..].trim().to_string(),
+        };
+        server.addr = addr
             .parse()
-            .unwrap_or_else(|_| panic!("not an address: {line}"));
+            .unwrap_or_else(|_| panic!("no address in: {line}"));
         server
     }
 
