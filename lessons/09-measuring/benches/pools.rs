@@ -48,8 +48,8 @@ fn trivial_jobs(c: &mut Criterion) {
 /// The same pools at a million jobs per iteration, where starting and joining the threads no
 /// longer weighs on the figure: each iteration takes a fraction of a second, so few samples.
 fn trivial_jobs_at_scale(c: &mut Criterion) {
-    const MILLION: u64 = 1_000_000;
-    let mut group = c.benchmark_group("trivial_jobs_million");
+    use lesson_9::plot::{MILLION, TRIVIAL_MILLION};
+    let mut group = c.benchmark_group(TRIVIAL_MILLION);
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     group.warm_up_time(Duration::from_millis(500));
