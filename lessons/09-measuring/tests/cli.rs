@@ -107,6 +107,7 @@ fn plot_writes_every_figure_from_criterion_results_and_refuses_when_there_are_no
     let mut benches: Vec<(String, String)> = Vec::new();
     for shape in lesson_9::plot::TRIVIAL_SHAPES {
         benches.push((lesson_9::plot::TRIVIAL.into(), shape.id().into()));
+        benches.push((lesson_9::plot::TRIVIAL_MILLION.into(), shape.id().into()));
     }
     for shape in lesson_9::shapes::Shape::QUEUES {
         benches.push((lesson_9::plot::QUEUES.into(), shape.id().into()));
