@@ -202,7 +202,9 @@ pub fn run_rounds(
 ) -> Tally {
     let started = Instant::now();
     let mut tally = Tally::default();
+    let bar = course_support::progress::bar(stress.rounds as u64, &format!("{pool} rounds"));
     for round in stress.rounds() {
+        bar.set_message(format!("seed {:#x}", round.seed));
         tally = course_support::testing::within(
             ROUND_LIMIT,
             &format!("{pool}, {round}"),
@@ -212,7 +214,9 @@ pub fn run_rounds(
                 tally
             },
         );
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     println!(
         "{pool}: {} rounds from seed {:#x} in {:.1?}: {tally}",
         stress.rounds,

@@ -255,12 +255,9 @@ fn targets(bars: &[(&str, f64)]) {
 }
 
 /// A spinner on stderr naming the pool being measured, so a person watching knows the table is
-/// not stuck; indicatif draws nothing when stderr is not a terminal.
-fn measuring(label: &str) -> indicatif::ProgressBar {
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!("measuring {label}..."));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    spinner
+/// not stuck; nothing is drawn when stderr is not a terminal.
+fn measuring(label: &str) -> course_support::progress::ProgressBar {
+    course_support::progress::spinner(format!("measuring {label}..."))
 }
 
 /// The most jobs the quick table gives a thread each: above it, that row alone would take minutes.

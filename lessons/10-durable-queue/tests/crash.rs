@@ -69,10 +69,14 @@ fn killed_workers_and_enqueuers_lose_nothing_and_apply_every_effect_once() {
     let rounds = env_u64("CRASH_ROUNDS", 3);
     let mut tally = Tally::default();
     let started = Instant::now();
+    let bar = course_support::progress::bar(rounds, "crash rounds");
     for r in 0..rounds {
         let seed = base.wrapping_add(r.wrapping_mul(STEP));
+        bar.set_message(format!("seed {seed:#x}"));
         round(seed, &mut tally);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let points: Vec<String> = tally
         .aborted_at_point
         .iter()

@@ -88,10 +88,14 @@ fn killed_cut_off_and_restarted_nothing_is_lost_or_doubled_or_left_behind() {
     let rounds = env_u64("FAULT_ROUNDS", 2);
     let mut tally = Tally::default();
     let started = Instant::now();
+    let bar = course_support::progress::bar(rounds, "fault rounds");
     for r in 0..rounds {
         let seed = base.wrapping_add(r.wrapping_mul(STEP));
+        bar.set_message(format!("seed {seed:#x}"));
         round(seed, r, &server, &mut tally);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let cuts: Vec<String> = tally
         .cuts_planned
         .iter()

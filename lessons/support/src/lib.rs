@@ -8,6 +8,8 @@
 //!   the real binary, and making output stable enough to snapshot.
 //! - [`log`] (feature `log`) prints the server lessons' `tracing` spans and events: the course's
 //!   one-line form by default, JSON with `--log-format json`.
+//! - [`progress`] (feature `progress`) draws a bar or a spinner on stderr for long runs, and
+//!   nothing when stderr is not a terminal.
 //! - [`postgres`] finds or starts the PostgreSQL server lesson 11 needs, and stops it afterwards.
 //! - `loom_channel` (only under `--cfg loom`) stands in for crossbeam-channel in model tests.
 //!
@@ -19,6 +21,8 @@ pub mod log;
 #[cfg(loom)]
 pub mod loom_channel;
 pub mod postgres;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod svg;
 pub mod testing;
 pub mod timeline;

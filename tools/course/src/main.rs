@@ -110,7 +110,7 @@ fn list(root: &Path, fresh: bool) -> Outcome {
             stale.len(),
             track.list.len()
         );
-        let bar = watch::bar(stale.len());
+        let bar = course_support::progress::bar(stale.len() as u64, "exercises tested");
         for ex in &stale {
             bar.set_message(ex.package.clone());
             track.test(ex)?;

@@ -8,8 +8,6 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::exercises::{self, Exercise, State};
 use crate::progress;
 use crate::track::{Found, Track};
@@ -19,17 +17,6 @@ const POLL: Duration = Duration::from_millis(400);
 
 /// The keys, as the watch prints them after each run.
 const KEYS: &str = "keys (then Enter): n next · h hint · l list · r run again · q quit";
-
-/// A progress bar for testing `len` exercises, drawn on stderr, and not at all when stderr is
-/// not a terminal.
-pub fn bar(len: usize) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30.green} {pos}/{len} testing {msg}")
-            .expect("a valid template"),
-    );
-    bar
-}
 
 /// One exercise's line in the list; `None` for one not tested yet.
 pub fn list_line(ex: &Exercise, state: Option<&State>) -> String {
