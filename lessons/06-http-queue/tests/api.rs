@@ -425,13 +425,19 @@ async fn metrics_add_up_while_tasks_run_and_after() {
         );
         assert!(n("running") <= 3 && n("queued") <= 8, "{m}");
     };
-    bounded(
+    // Tasks asked to fail, and accepted: each must end failed, not completed.
+    let failing = bounded(
         "40 POSTs and the wait for them",
         "is a worker stuck?",
         async {
+            let mut failing = 0;
             for i in 0..40 {
                 let fail = i % 4 == 0;
-                post(&router, &format!(r#"{{"duration_ms": 3, "fail": {fail}}}"#)).await;
+                let answer =
+                    post(&router, &format!(r#"{{"duration_ms": 3, "fail": {fail}}}"#)).await;
+                if fail && answer.status == StatusCode::ACCEPTED {
+                    failing += 1;
+                }
                 check(&get(&router, "/metrics.json").await.json);
                 // Each scrape is one moment too: its counts add up the same way.
                 scrape(&router).await.adds_up();
@@ -442,7 +448,7 @@ async fn metrics_add_up_while_tasks_run_and_after() {
                 scrape(&router).await.adds_up();
                 if m["queued"] == 0 && m["running"] == 0 {
                     assert_eq!((&m["workers"], &m["capacity"]), (&json!(3), &json!(8)));
-                    break;
+                    break failing;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -462,6 +468,11 @@ async fn metrics_add_up_while_tasks_run_and_after() {
         "every POST was either accepted or turned away"
     );
     assert_eq!(m.completed + m.failed, m.accepted, "{m:?}");
+    assert!(failing > 0, "some failing tasks should have been accepted: {m:?}");
+    assert_eq!(
+        m.failed, failing,
+        "every accepted task that fails should be counted failed, and no other: {m:?}"
+    );
 }
 
 #[tokio::test]
