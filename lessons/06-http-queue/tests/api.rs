@@ -468,7 +468,10 @@ async fn metrics_add_up_while_tasks_run_and_after() {
         "every POST was either accepted or turned away"
     );
     assert_eq!(m.completed + m.failed, m.accepted, "{m:?}");
-    assert!(failing > 0, "some failing tasks should have been accepted: {m:?}");
+    assert!(
+        failing > 0,
+        "some failing tasks should have been accepted: {m:?}"
+    );
     assert_eq!(
         m.failed, failing,
         "every accepted task that fails should be counted failed, and no other: {m:?}"
