@@ -297,11 +297,11 @@ fn run_round(round: Round, tally: &mut Tally) {
                 match (outcomes[job], &status_of[job]) {
                     (1, Some(status)) => {
                         let fits = match status {
-                            Status::Done => {
+                            Status::Completed => {
                                 matches!(plans[job], Plan::Succeed | Plan::Slow) && ran(job) == 1
                             }
                             Status::Failed(_) => plans[job] == Plan::Fail && ran(job) == 1,
-                            Status::Abandoned => stop_now_fired && ran(job) == 0,
+                            Status::Cancelled => stop_now_fired && ran(job) == 0,
                         };
                         assert!(
                             fits,
@@ -312,7 +312,7 @@ fn run_round(round: Round, tally: &mut Tally) {
                         if stopped_now_before {
                             assert_eq!(
                                 *status,
-                                Status::Abandoned,
+                                Status::Cancelled,
                                 "job {job} was accepted after stop-now, so it must not run; {round}"
                             );
                         }
@@ -352,13 +352,13 @@ fn run_round(round: Round, tally: &mut Tally) {
     }
     if !stop_now_fired {
         assert_eq!(
-            report.abandoned(),
+            report.cancelled(),
             0,
-            "nothing is abandoned without stop-now; {round}"
+            "nothing is cancelled without stop-now; {round}"
         );
     }
     assert_eq!(
-        report.done() + report.failed() + report.abandoned() + lost,
+        report.completed() + report.failed() + report.cancelled() + lost,
         accepted,
         "every accepted job ended one way; {round}"
     );
@@ -371,9 +371,9 @@ fn run_round(round: Round, tally: &mut Tally) {
 
     tally.add("jobs", jobs as u64);
     tally.add("accepted", accepted as u64);
-    tally.add("done", report.done() as u64);
+    tally.add("done", report.completed() as u64);
     tally.add("failed", report.failed() as u64);
-    tally.add("abandoned", report.abandoned() as u64);
+    tally.add("cancelled", report.cancelled() as u64);
     tally.add("panicked (worker died)", panicked as u64);
     tally.add(
         "lost in queue when every worker died",
@@ -406,7 +406,7 @@ fn a_million_jobs_with_faults_and_stops_at_random_moments_are_each_accounted_for
     // A long run must have met every fault; a replay of one round need not.
     assert!(
         stress.rounds < 10
-            || (tally.get("abandoned") > 0
+            || (tally.get("cancelled") > 0
                 && tally.get("refused stopped") > 0
                 && tally.get("panicked (worker died)") > 0),
         "the run should exercise stop-now, the stop signal and panics: {tally}"

@@ -234,7 +234,7 @@ fn run_round(round: Round, tally: &mut Tally) {
                     (1, Some((status, took, by_worker))) => {
                         let plan = plans[job];
                         let (kind, fits) = match status {
-                            Status::Done => (
+                            Status::Completed => (
                                 0,
                                 matches!(plan, Plan::Succeed | Plan::Yield) && ran(job) == 1,
                             ),

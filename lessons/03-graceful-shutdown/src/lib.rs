@@ -4,7 +4,7 @@
 //! it alone decides when the queue closes: [`Pool::shutdown`] stops taking jobs and finishes
 //! every queued one, [`Pool::shutdown_now`] hands queued jobs back unstarted, and dropping the
 //! pool drains it too. New since lesson 2: the pool outlives a single batch, accepts jobs one at
-//! a time, and accounts for every job it ever accepted, as done, failed or abandoned.
+//! a time, and accounts for every job it ever accepted, as completed, failed or cancelled.
 //! Run it with `cargo run -p lesson-3`, and press Ctrl-C (once, or twice) while it runs.
 //!
 //! ```
@@ -15,7 +15,7 @@
 //!     pool.submit(n).expect("the workers are alive");
 //! }
 //! let report = pool.shutdown();
-//! assert_eq!((report.done(), report.failed(), report.abandoned()), (3, 3, 0));
+//! assert_eq!((report.completed(), report.failed(), report.cancelled()), (3, 3, 0));
 //! ```
 
 mod sync;
@@ -42,11 +42,11 @@ pub use sync::channel as loom_channel;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// The job ran and succeeded.
-    Done,
+    Completed,
     /// The job ran and returned this error.
     Failed(String),
     /// Stop-now came before the job started, so it never ran.
-    Abandoned,
+    Cancelled,
 }
 
 /// What came of one job; the job itself comes back with it, so nothing is dropped unseen.
@@ -60,7 +60,7 @@ pub struct Outcome<J> {
     pub status: Status,
     /// When the worker took it, measured from the pool's start.
     pub started: Duration,
-    /// How long it ran (zero when abandoned).
+    /// How long it ran (zero when cancelled).
     pub took: Duration,
 }
 // ANCHOR_END: outcome
@@ -100,12 +100,40 @@ pub struct Rejected<J> {
     pub reason: Reason,
 }
 
+impl<J> Rejected<J> {
+    /// The job, handed back: `Rejected` is an error that owns what it refused, as crossbeam's
+    /// and std's `SendError` do.
+    ///
+    /// ```
+    /// use lesson_3::{Reason, Rejected};
+    /// let refused = Rejected { job: 7, reason: Reason::Stopped };
+    /// assert_eq!(refused.to_string(), "job refused: the pool was told to stop");
+    /// let err: &dyn std::error::Error = &refused;
+    /// assert_eq!(err.to_string(), "job refused: the pool was told to stop");
+    /// assert_eq!(refused.into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> J {
+        self.job
+    }
+}
+
+impl<J> std::fmt::Display for Rejected<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.reason {
+            Reason::Stopped => "job refused: the pool was told to stop",
+            Reason::NoWorkers => "job refused: every worker has died",
+        })
+    }
+}
+
+impl<J: std::fmt::Debug> std::error::Error for Rejected<J> {}
+
 /// A handle that can trigger stop-now from another thread while `shutdown` is waiting.
 #[derive(Debug, Clone)]
 pub struct StopNow(Arc<AtomicBool>);
 
 impl StopNow {
-    /// From now on, workers abandon the jobs they take from the queue instead of running them.
+    /// From now on, workers cancel the jobs they take from the queue instead of running them.
     /// Jobs already running finish (cancelling a running job is lesson 4).
     pub fn stop_now(&self) {
         self.0.store(true, Ordering::Release);
@@ -130,8 +158,8 @@ pub struct Report<J> {
 
 impl<J> Report<J> {
     /// Jobs that ran and succeeded.
-    pub fn done(&self) -> usize {
-        self.count(|s| *s == Status::Done)
+    pub fn completed(&self) -> usize {
+        self.count(|s| *s == Status::Completed)
     }
 
     /// Jobs that ran and failed.
@@ -140,8 +168,8 @@ impl<J> Report<J> {
     }
 
     /// Jobs that were queued when stop-now came, and never started.
-    pub fn abandoned(&self) -> usize {
-        self.count(|s| *s == Status::Abandoned)
+    pub fn cancelled(&self) -> usize {
+        self.count(|s| *s == Status::Cancelled)
     }
 
     /// Accepted jobs with no outcome: only possible when a job panicked its worker.
@@ -270,7 +298,7 @@ impl<J: Send + 'static> Pool<J> {
         self.close_and_join()
     }
 
-    /// Stops taking jobs and abandons every queued job: workers finish the job in hand, then
+    /// Stops taking jobs and cancels every queued job: workers finish the job in hand, then
     /// hand the rest back unstarted. The report holds them all.
     pub fn shutdown_now(self) -> Report<J> {
         self.stop_now.store(true, Ordering::Release);
@@ -330,15 +358,15 @@ fn worker<J, F>(
         let started = clock.elapsed();
         // New: checked between jobs, never during one, so a running job always finishes.
         let status = if stop_now.load(Ordering::Acquire) {
-            Status::Abandoned
+            Status::Cancelled
         } else {
             match handler(id, &job) {
-                Ok(()) => Status::Done,
+                Ok(()) => Status::Completed,
                 Err(reason) => Status::Failed(reason),
             }
         };
         let took = match status {
-            Status::Abandoned => Duration::ZERO,
+            Status::Cancelled => Duration::ZERO,
             _ => clock.elapsed() - started,
         };
         let outcome = Outcome {

@@ -119,7 +119,7 @@ fn main() {
         args.workers,
         &args.picture,
     );
-    if report.abandoned() > 0 || report.lost() > 0 {
+    if report.cancelled() > 0 || report.lost() > 0 {
         // The conventional code for "stopped by Ctrl-C" (128 + SIGINT).
         std::process::exit(130);
     }
@@ -191,14 +191,14 @@ fn print_report(
     picture: &svg::SvgFlag,
 ) {
     println!(
-        "\nReport: {} submitted = {} done + {} failed + {} abandoned.",
+        "\nReport: {} submitted = {} done + {} failed + {} cancelled.",
         report.submitted,
-        report.done(),
+        report.completed(),
         report.failed(),
-        report.abandoned()
+        report.cancelled()
     );
     if let Some(before) = finished_before_ctrl_c {
-        let ran = report.done() + report.failed();
+        let ran = report.completed() + report.failed();
         println!(
             "Drained after Ctrl-C: {} jobs finished.",
             ran.saturating_sub(before)
@@ -217,10 +217,10 @@ fn print_report(
     if report.failed() > 0 {
         println!("Failed: jobs {}", list(|s| matches!(s, Status::Failed(_))));
     }
-    if report.abandoned() > 0 {
+    if report.cancelled() > 0 {
         println!(
-            "Abandoned (never started): jobs {}",
-            list(|s| *s == Status::Abandoned)
+            "Cancelled (never started): jobs {}",
+            list(|s| *s == Status::Cancelled)
         );
     }
     if report.lost() > 0 {
@@ -233,13 +233,13 @@ fn print_report(
 
     let spans: Vec<timeline::Span> = by_id
         .iter()
-        .filter(|o| o.status != Status::Abandoned)
+        .filter(|o| o.status != Status::Cancelled)
         .map(|o| timeline::Span {
             worker: o.worker,
             job: o.job.id,
             start: o.started,
             end: o.started + o.took,
-            failed: o.status != Status::Done,
+            failed: o.status != Status::Completed,
         })
         .collect();
     println!("\nThe run, one row per worker (each box is a job, failed jobs are filled with !):");

@@ -143,13 +143,13 @@ mod ctrl_c {
         run.wait_for("Ctrl-C: stopped taking jobs");
         let (code, output) = run.finish();
         assert_eq!(code, Some(0), "a drained run exits 0:\n{output}");
-        let [submitted, done, failed, abandoned] = report_counts(&output);
+        let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(
-            done + failed + abandoned,
+            done + failed + cancelled,
             submitted,
             "every job is accounted for:\n{output}"
         );
-        assert_eq!(abandoned, 0, "one Ctrl-C abandons nothing:\n{output}");
+        assert_eq!(cancelled, 0, "one Ctrl-C cancels nothing:\n{output}");
         assert!(
             submitted < 100_000,
             "it kept submitting after Ctrl-C:\n{output}"
@@ -165,7 +165,7 @@ mod ctrl_c {
     }
 
     #[test]
-    fn a_second_ctrl_c_stops_now_and_reports_what_was_abandoned() {
+    fn a_second_ctrl_c_stops_now_and_reports_what_was_cancelled() {
         let mut run = Running::start(LONG_RUN);
         run.wait_for("took job 3");
         run.interrupt();
@@ -173,19 +173,19 @@ mod ctrl_c {
         run.interrupt();
         run.wait_for("stopping now");
         let (code, output) = run.finish();
-        let [submitted, done, failed, abandoned] = report_counts(&output);
+        let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(
-            done + failed + abandoned,
+            done + failed + cancelled,
             submitted,
             "every job is accounted for:\n{output}"
         );
         assert!(
-            abandoned > 0,
-            "six queued jobs take 600 ms to drain; some should be abandoned:\n{output}"
+            cancelled > 0,
+            "six queued jobs take 600 ms to drain; some should be cancelled:\n{output}"
         );
-        assert_eq!(code, Some(130), "abandoning jobs exits 130:\n{output}");
+        assert_eq!(code, Some(130), "cancelling jobs exits 130:\n{output}");
         assert!(
-            output.contains("Abandoned (never started): jobs "),
+            output.contains("Cancelled (never started): jobs "),
             "{output}"
         );
     }
@@ -212,15 +212,15 @@ mod ctrl_c {
         run.interrupt();
         run.wait_for("stopping now");
         let (code, output) = run.finish();
-        let [submitted, done, failed, abandoned] = report_counts(&output);
+        let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(submitted, 6, "{output}");
         assert_eq!(
-            done + failed + abandoned,
+            done + failed + cancelled,
             6,
             "every job is accounted for:\n{output}"
         );
         assert!(
-            abandoned > 0,
+            cancelled > 0,
             "four jobs were queued behind two long ones:\n{output}"
         );
         assert_eq!(code, Some(130), "{output}");

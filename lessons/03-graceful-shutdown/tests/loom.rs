@@ -75,7 +75,7 @@ fn shutdown_runs_every_job_once_and_joins_every_worker() {
         assert_each_ran_once(&*runs);
         assert_eq!(
             (
-                report.done(),
+                report.completed(),
                 report.submitted,
                 report.lost(),
                 report.panicked_workers

@@ -44,7 +44,7 @@ fn every_job_runs_exactly_once() {
         pool.shutdown()
     });
     counts.assert_each_ran_once(1..=200);
-    assert_eq!((report.submitted, report.done()), (200, 200));
+    assert_eq!((report.submitted, report.completed()), (200, 200));
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn shutdown_drains_every_queued_job_and_reports_each_once() {
         "each accepted job is reported exactly once"
     );
     assert_eq!(
-        (report.done(), report.failed(), report.abandoned()),
+        (report.completed(), report.failed(), report.cancelled()),
         (30, 10, 0)
     );
     let failure = report.outcomes.iter().find(|o| o.job == 8).unwrap();
@@ -176,7 +176,7 @@ fn stop_now_returns_with_no_job_running_and_every_job_accounted_for() {
         "shutdown returned while a job was still running"
     );
     assert_eq!(
-        (report.done(), report.abandoned()),
+        (report.completed(), report.cancelled()),
         (2, 10),
         "the two running jobs finish; the queued ten do not start"
     );
@@ -187,11 +187,11 @@ fn stop_now_returns_with_no_job_running_and_every_job_accounted_for() {
         (1..=12).collect::<Vec<_>>(),
         "every job comes back, run or not"
     );
-    assert_eq!(gauge.max(), 2, "an abandoned job must not run");
+    assert_eq!(gauge.max(), 2, "a cancelled job must not run");
 }
 
 #[test]
-fn shutdown_now_abandons_what_is_queued() {
+fn shutdown_now_cancels_what_is_queued() {
     let gauge = Arc::new(Gauge::new());
     let (open, gate) = gate();
     let inside = Arc::clone(&gauge);
@@ -217,27 +217,27 @@ fn shutdown_now_abandons_what_is_queued() {
     let report = within(LIMIT, "shutdown_now", HANG, move || pool.shutdown_now());
     opener.join().unwrap();
     assert_eq!(
-        (report.done(), report.abandoned()),
+        (report.completed(), report.cancelled()),
         (1, 5),
         "the running job finishes, the queued five are handed back: {:?}",
         report.outcomes
     );
-    let abandoned: Vec<u64> = report
+    let cancelled: Vec<u64> = report
         .outcomes
         .iter()
-        .filter(|o| o.status == Status::Abandoned)
+        .filter(|o| o.status == Status::Cancelled)
         .map(|o| o.job)
         .collect();
     assert_eq!(
-        abandoned,
+        cancelled,
         [2, 3, 4, 5, 6],
-        "abandoned jobs come back in queue order"
+        "cancelled jobs come back in queue order"
     );
     assert!(
         report
             .outcomes
             .iter()
-            .all(|o| o.status != Status::Abandoned || o.took.is_zero())
+            .all(|o| o.status != Status::Cancelled || o.took.is_zero())
     );
 }
 
@@ -291,7 +291,7 @@ fn submit_or_stop_hands_the_job_back_once_stop_fires() {
     let pool = Arc::into_inner(pool).expect("the waiting thread has let go of the pool");
     let report = within(LIMIT, "shutdown", HANG, move || pool.shutdown());
     assert_eq!(
-        (report.submitted, report.done()),
+        (report.submitted, report.completed()),
         (2, 2),
         "jobs 1 and 3 were accepted and ran"
     );
@@ -341,5 +341,5 @@ fn a_panicking_job_kills_its_worker_and_the_report_says_so() {
         1,
         "the panicking job is counted as lost, not forgotten"
     );
-    assert_eq!(report.done(), report.submitted - 1);
+    assert_eq!(report.completed(), report.submitted - 1);
 }

@@ -4,21 +4,21 @@
 //! [`CancelToken::cancel`] wakes every worker waiting for a job and every job waiting inside its
 //! work, and each job ends in exactly one state: done, failed, timed out or cancelled. New since
 //! lesson 2 (whose batch shape this lesson keeps): workers wait on the queue *and* the token with
-//! `select!`, jobs get a per-job timeout and a [`JobCtx`] to wait on, the whole run can have a
+//! `select!`, jobs get a per-job timeout and a [`Ctx`] to wait on, the whole run can have a
 //! deadline, and the first failure can cancel the rest (Go's `errgroup.WithContext`).
 //! Run it with `cargo run -p lesson-4`, then add `-- --deadline-ms 400` or `-- --cancel-on-error`.
 //!
 //! ```
 //! use std::time::Duration;
-//! use lesson_4::{CancelToken, Config, Job, Reason, run, simulate};
+//! use lesson_4::{CancelToken, Config, Job, Cause, run, simulate};
 //!
 //! let jobs: Vec<Job> = (1..=6)
 //!     .map(|id| Job { id, work: Duration::ZERO, fails: id == 2, stuck: false })
 //!     .collect();
 //! let config = Config { workers: 1, cancel_on_error: true, ..Config::default() };
 //! let report = run(&config, jobs, &CancelToken::new(), simulate, |_| {});
-//! assert_eq!(report.reason, Some(Reason::FirstError { job: 2 }));
-//! assert_eq!((report.done(), report.failed(), report.cancelled()), (1, 1, 4));
+//! assert_eq!(report.cause, Some(Cause::FirstError { job: 2 }));
+//! assert_eq!((report.completed(), report.failed(), report.cancelled()), (1, 1, 4));
 //! ```
 
 use crossbeam_channel::{Receiver, Select, Sender, after, at, never, select};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 // ANCHOR: token
 /// Why a run was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub enum Cause {
     /// Someone called [`CancelToken::cancel`] from outside the run.
     Requested,
     /// The run's deadline passed.
@@ -55,8 +55,8 @@ pub struct CancelToken {
 
 #[derive(Debug)]
 struct TokenInner {
-    /// Set once, by the first cancel; later cancels keep the first reason.
-    reason: OnceLock<Reason>,
+    /// Set once, by the first cancel; later cancels keep the first cause.
+    cause: OnceLock<Cause>,
     /// Never sends: dropping it is the signal. `Mutex<Option<…>>` so `cancel(&self)` can drop it.
     trigger: Mutex<Option<Sender<()>>>,
     /// What waiters `select!` on: it becomes ready (disconnected) when `trigger` is dropped.
@@ -69,7 +69,7 @@ impl CancelToken {
         let (trigger, done) = crossbeam_channel::bounded(0);
         CancelToken {
             inner: Arc::new(TokenInner {
-                reason: OnceLock::new(),
+                cause: OnceLock::new(),
                 trigger: Mutex::new(Some(trigger)),
                 done,
             }),
@@ -77,24 +77,24 @@ impl CancelToken {
     }
 
     /// Cancels everything that shares this token. Returns `false` if it was already cancelled
-    /// (the first reason is kept).
-    pub fn cancel(&self, reason: Reason) -> bool {
-        if self.inner.reason.set(reason).is_err() {
+    /// (the first cause is kept).
+    pub fn cancel(&self, cause: Cause) -> bool {
+        if self.inner.cause.set(cause).is_err() {
             return false;
         }
-        // The reason is set before the wake-up, so whoever wakes sees `is_cancelled()`.
+        // The cause is set before the wake-up, so whoever wakes sees `is_cancelled()`.
         drop(self.inner.trigger.lock().expect("never poisoned").take());
         true
     }
 
     /// Whether the token has been cancelled: the cheap check for code that polls.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.reason.get().is_some()
+        self.inner.cause.get().is_some()
     }
 
     /// Why it was cancelled, if it was.
-    pub fn reason(&self) -> Option<Reason> {
-        self.inner.reason.get().copied()
+    pub fn cause(&self) -> Option<Cause> {
+        self.inner.cause.get().copied()
     }
 
     /// A channel that becomes ready when the token is cancelled, for `select!`: Go's
@@ -114,7 +114,7 @@ impl Default for CancelToken {
 // ANCHOR: job_ctx
 /// Why a job's wait was cut short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub enum Interrupted {
     /// The run was cancelled.
     Cancelled,
     /// The job's own time limit passed.
@@ -123,19 +123,19 @@ pub enum Stop {
 
 /// What a running job gets besides its input: a way to notice cancellation and its deadline.
 ///
-/// A thread cannot be stopped from outside, so a long job must wait through [`JobCtx::sleep`]
-/// (or call [`JobCtx::check`] between steps); that is what makes cancellation cooperative.
+/// A thread cannot be stopped from outside, so a long job must wait through [`Ctx::sleep`]
+/// (or call [`Ctx::check`] between steps); that is what makes cancellation cooperative.
 #[derive(Debug)]
-pub struct JobCtx<'a> {
+pub struct Ctx<'a> {
     /// The run's token.
     pub token: &'a CancelToken,
     /// When this job's time is up, if it has a timeout.
     pub deadline: Option<Instant>,
 }
 
-impl JobCtx<'_> {
+impl Ctx<'_> {
     /// Waits for `d`, unless the run is cancelled or the job's deadline passes first.
-    pub fn sleep(&self, d: Duration) -> Result<(), Stop> {
+    pub fn sleep(&self, d: Duration) -> Result<(), Interrupted> {
         let time_up = match self.deadline {
             Some(deadline) => at(deadline),
             None => never(),
@@ -143,17 +143,17 @@ impl JobCtx<'_> {
         // Whichever comes first: the work is done, the run is cancelled, or time is up.
         select! {
             recv(after(d)) -> _ => Ok(()),
-            recv(self.token.done()) -> _ => Err(Stop::Cancelled),
-            recv(time_up) -> _ => Err(Stop::TimedOut),
+            recv(self.token.done()) -> _ => Err(Interrupted::Cancelled),
+            recv(time_up) -> _ => Err(Interrupted::TimedOut),
         }
     }
 
     /// Returns at once: `Err` if the run is cancelled or the deadline has passed.
-    pub fn check(&self) -> Result<(), Stop> {
+    pub fn check(&self) -> Result<(), Interrupted> {
         if self.token.is_cancelled() {
-            Err(Stop::Cancelled)
+            Err(Interrupted::Cancelled)
         } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            Err(Stop::TimedOut)
+            Err(Interrupted::TimedOut)
         } else {
             Ok(())
         }
@@ -181,12 +181,12 @@ pub enum JobError {
     /// The work failed, for this reason.
     Failed(String),
     /// The work noticed cancellation or its deadline and gave up.
-    Stopped(Stop),
+    Interrupted(Interrupted),
 }
 
-impl From<Stop> for JobError {
-    fn from(stop: Stop) -> JobError {
-        JobError::Stopped(stop)
+impl From<Interrupted> for JobError {
+    fn from(why: Interrupted) -> JobError {
+        JobError::Interrupted(why)
     }
 }
 
@@ -194,7 +194,7 @@ impl From<Stop> for JobError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// It ran and produced this answer.
-    Done(u64),
+    Completed(u64),
     /// It ran and failed.
     Failed(String),
     /// It ran past its own time limit (its answer, if any, came too late and is discarded).
@@ -257,7 +257,7 @@ fn worker<F>(
     work: &F,
     clock: Instant,
 ) where
-    F: Fn(&Job, &JobCtx) -> Result<u64, JobError>,
+    F: Fn(&Job, &Ctx) -> Result<u64, JobError>,
 {
     // If a job panics, this worker is gone: cancel the run so the producer and the other
     // workers stop too, and the panic reaches the caller instead of a hang.
@@ -288,7 +288,7 @@ fn worker<F>(
                 .expect("the collector outlives the workers");
             return;
         }
-        let ctx = JobCtx {
+        let ctx = Ctx {
             token,
             deadline: config.job_timeout.map(|t| Instant::now() + t),
         };
@@ -297,14 +297,16 @@ fn worker<F>(
         let status = match result {
             // A job that ignored its deadline still timed out: its answer is too late.
             Ok(_) if config.job_timeout.is_some_and(|t| took > t) => Status::TimedOut,
-            Ok(answer) => Status::Done(answer),
+            Ok(answer) => Status::Completed(answer),
             Err(JobError::Failed(reason)) => Status::Failed(reason),
-            Err(JobError::Stopped(Stop::TimedOut)) => Status::TimedOut,
-            Err(JobError::Stopped(Stop::Cancelled)) => Status::Cancelled { started: true },
+            Err(JobError::Interrupted(Interrupted::TimedOut)) => Status::TimedOut,
+            Err(JobError::Interrupted(Interrupted::Cancelled)) => {
+                Status::Cancelled { started: true }
+            }
         };
         // New: errgroup's rule: the first failure cancels everyone else.
         if config.cancel_on_error && matches!(status, Status::Failed(_) | Status::TimedOut) {
-            token.cancel(Reason::FirstError { job: job.id });
+            token.cancel(Cause::FirstError { job: job.id });
         }
         let outcome = Outcome {
             job: job.id,
@@ -326,7 +328,7 @@ struct CancelOnPanic<'a>(&'a CancelToken);
 impl Drop for CancelOnPanic<'_> {
     fn drop(&mut self) {
         if thread::panicking() {
-            self.0.cancel(Reason::WorkerPanicked);
+            self.0.cancel(Cause::WorkerPanicked);
         }
     }
 }
@@ -348,7 +350,7 @@ pub fn run_queue<F, O>(
     mut on_outcome: O,
 ) -> Vec<Outcome>
 where
-    F: Fn(&Job, &JobCtx) -> Result<u64, JobError> + Sync,
+    F: Fn(&Job, &Ctx) -> Result<u64, JobError> + Sync,
     O: FnMut(&Outcome),
 {
     assert!(config.workers > 0, "a pool needs at least one worker");
@@ -367,7 +369,7 @@ where
         if let Some(deadline) = config.deadline {
             scope.spawn(move || {
                 select! {
-                    recv(after(deadline)) -> _ => { token.cancel(Reason::Deadline); }
+                    recv(after(deadline)) -> _ => { token.cancel(Cause::Deadline); }
                     recv(run_over) -> _ => {}
                     recv(token.done()) -> _ => {}
                 }
@@ -392,13 +394,13 @@ pub struct Report {
     /// One per job submitted to the run, sorted by job id.
     pub outcomes: Vec<Outcome>,
     /// Why the run was cancelled, or `None` if it ran to the end.
-    pub reason: Option<Reason>,
+    pub cause: Option<Cause>,
 }
 
 impl Report {
     /// Jobs that produced an answer.
-    pub fn done(&self) -> usize {
-        self.count(|s| matches!(s, Status::Done(_)))
+    pub fn completed(&self) -> usize {
+        self.count(|s| matches!(s, Status::Completed(_)))
     }
     /// Jobs that ran and failed.
     pub fn failed(&self) -> usize {
@@ -431,7 +433,7 @@ pub fn run<F, O>(
     on_outcome: O,
 ) -> Report
 where
-    F: Fn(&Job, &JobCtx) -> Result<u64, JobError> + Sync,
+    F: Fn(&Job, &Ctx) -> Result<u64, JobError> + Sync,
     O: FnMut(&Outcome),
 {
     let (queue, taken) = crossbeam_channel::bounded::<Job>(config.workers);
@@ -457,7 +459,7 @@ where
     outcomes.sort_by_key(|o| o.job);
     Report {
         outcomes,
-        reason: token.reason(),
+        cause: token.cause(),
     }
 }
 
@@ -489,7 +491,7 @@ fn feed(queue: Sender<Job>, jobs: Vec<Job>, token: &CancelToken) -> Vec<Job> {
 /// The simulated work: wait out `job.work` (a stuck job waits for ever), then double the id or
 /// fail as the seed decided. The waiting goes through `ctx`, so it ends early on a cancel or a
 /// timeout.
-pub fn simulate(job: &Job, ctx: &JobCtx) -> Result<u64, JobError> {
+pub fn simulate(job: &Job, ctx: &Ctx) -> Result<u64, JobError> {
     if job.stuck {
         // Wait "for ever": an hour is longer than any deadline in this course.
         ctx.sleep(Duration::from_secs(3600))?;

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use course_support::{cli, human, svg, timeline, workload};
-use lesson_4::{CancelToken, Config, Job, Outcome, Reason, Report, Status};
+use lesson_4::{CancelToken, Cause, Config, Job, Outcome, Report, Status};
 use std::time::Duration;
 
 /// Lesson 4: cancellation and deadlines.
@@ -98,7 +98,7 @@ fn print_event(o: &Outcome) {
     let at = (o.started + o.took).as_millis();
     let worker = o.worker.expect("workers report only jobs they took");
     match &o.status {
-        Status::Done(answer) => {
+        Status::Completed(answer) => {
             println!(
                 "  [{at:>5} ms] worker {worker} finished job {}: {} → {answer}",
                 o.job, o.job
@@ -133,22 +133,22 @@ fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
     println!(
         "\nReport: {} jobs = {} done + {} failed + {} timed out + {} cancelled.",
         report.outcomes.len(),
-        report.done(),
+        report.completed(),
         report.failed(),
         report.timed_out(),
         report.cancelled()
     );
-    match report.reason {
+    match report.cause {
         None => println!("The run was not cancelled."),
-        Some(Reason::Deadline) => println!(
+        Some(Cause::Deadline) => println!(
             "The run was cancelled: its deadline ({}) passed.",
             human(config.deadline.unwrap_or_default())
         ),
-        Some(Reason::FirstError { job }) => {
+        Some(Cause::FirstError { job }) => {
             println!("The run was cancelled: job {job} failed first.")
         }
-        Some(Reason::Requested) => println!("The run was cancelled on request."),
-        Some(Reason::WorkerPanicked) => println!("The run was cancelled: a job panicked."),
+        Some(Cause::Requested) => println!("The run was cancelled on request."),
+        Some(Cause::WorkerPanicked) => println!("The run was cancelled: a job panicked."),
     }
     let list = |want: fn(&Status) -> bool| -> String {
         let ids: Vec<String> = report
@@ -195,7 +195,7 @@ fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
                 job: o.job,
                 start: o.started,
                 end: o.started + o.took,
-                failed: !matches!(o.status, Status::Done(_)),
+                failed: !matches!(o.status, Status::Completed(_)),
             })
         })
         .collect();

@@ -3,7 +3,7 @@
 
 use course_support::testing::{Gauge, RunCounts, within};
 use lesson_4::{
-    CancelToken, Config, Job, JobCtx, JobError, Reason, Report, Status, Stop, run, run_queue,
+    CancelToken, Cause, Config, Ctx, Interrupted, Job, JobError, Report, Status, run, run_queue,
     simulate,
 };
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
@@ -35,7 +35,7 @@ fn config(workers: usize) -> Config {
 /// Runs a batch with a bound: a pool that never finishes fails the test instead of hanging it.
 fn run_within<F>(config: Config, jobs: Vec<Job>, token: CancelToken, work: F) -> Report
 where
-    F: Fn(&Job, &JobCtx) -> Result<u64, JobError> + Send + Sync + 'static,
+    F: Fn(&Job, &Ctx) -> Result<u64, JobError> + Send + Sync + 'static,
 {
     within(LIMIT, "the run", HANG, move || {
         run(&config, jobs, &token, work, |_| {})
@@ -51,7 +51,7 @@ fn assert_accounted(report: &Report, n: u64) {
         "each job should be reported exactly once"
     );
     assert_eq!(
-        report.done() + report.failed() + report.timed_out() + report.cancelled(),
+        report.completed() + report.failed() + report.timed_out() + report.cancelled(),
         n as usize,
         "the counts should add up to the number of jobs"
     );
@@ -66,8 +66,8 @@ fn every_job_runs_exactly_once() {
         Ok(job.id)
     });
     counts.assert_each_ran_once(1..=300);
-    assert_eq!(report.done(), 300);
-    assert_eq!(report.reason, None);
+    assert_eq!(report.completed(), 300);
+    assert_eq!(report.cause, None);
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn cancellation_wakes_workers_blocked_on_an_empty_queue() {
         move || {
             let handle =
                 std::thread::spawn(move || run_queue(&config(4), taken, &token, simulate, |_| {}));
-            canceller.cancel(Reason::Requested);
+            canceller.cancel(Cause::Requested);
             handle.join().unwrap()
         },
     );
@@ -133,7 +133,7 @@ fn a_worker_starts_no_job_after_it_observes_cancellation() {
         let report = run_within(config(1), jobs(20), CancelToken::new(), move |job, ctx| {
             log.lock().unwrap().push(job.id);
             if job.id == 5 {
-                ctx.token.cancel(Reason::Requested);
+                ctx.token.cancel(Cause::Requested);
             }
             Ok(job.id)
         });
@@ -166,7 +166,7 @@ fn with_several_workers_only_jobs_already_taken_can_start_after_a_cancel() {
             }
             if job.id == 10 {
                 flag.store(true, Ordering::SeqCst);
-                ctx.token.cancel(Reason::Requested);
+                ctx.token.cancel(Cause::Requested);
             }
             Ok(job.id)
         });
@@ -190,8 +190,8 @@ fn a_stuck_job_times_out_and_the_run_goes_on() {
     };
     let report = run_within(config, batch, CancelToken::new(), simulate);
     assert_eq!(report.outcomes[2].status, Status::TimedOut);
-    assert_eq!((report.done(), report.timed_out()), (5, 1));
-    assert_eq!(report.reason, None, "a timeout is the job's, not the run's");
+    assert_eq!((report.completed(), report.timed_out()), (5, 1));
+    assert_eq!(report.cause, None, "a timeout is the job's, not the run's");
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn the_deadline_cancels_running_and_waiting_jobs() {
         ..Config::default()
     };
     let report = run_within(config, batch, CancelToken::new(), simulate);
-    assert_eq!(report.reason, Some(Reason::Deadline));
+    assert_eq!(report.cause, Some(Cause::Deadline));
     let running = report
         .outcomes
         .iter()
@@ -246,9 +246,9 @@ fn the_first_error_cancels_the_rest() {
         ..Config::default()
     };
     let report = run_within(config, batch, CancelToken::new(), simulate);
-    assert_eq!(report.reason, Some(Reason::FirstError { job: 7 }));
+    assert_eq!(report.cause, Some(Cause::FirstError { job: 7 }));
     assert_eq!(
-        (report.done(), report.failed(), report.cancelled()),
+        (report.completed(), report.failed(), report.cancelled()),
         (6, 1, 23)
     );
     assert_accounted(&report, 30);
@@ -260,7 +260,7 @@ fn without_cancel_on_error_a_failure_is_only_that_jobs() {
     batch[3].fails = true;
     let report = run_within(config(2), batch, CancelToken::new(), simulate);
     assert_eq!(
-        (report.done(), report.failed(), report.reason),
+        (report.completed(), report.failed(), report.cause),
         (9, 1, None)
     );
 }
@@ -288,7 +288,7 @@ fn counts_add_up_under_random_cancellation_points() {
         };
         let report = run_within(config, batch, CancelToken::new(), move |job, ctx| {
             if job.id == cancel_in {
-                ctx.token.cancel(Reason::Requested);
+                ctx.token.cancel(Cause::Requested);
             }
             simulate(job, ctx)
         });
@@ -305,22 +305,22 @@ fn counts_add_up_under_random_cancellation_points() {
 #[test]
 fn a_job_can_check_for_cancellation_between_steps() {
     let token = CancelToken::new();
-    let ctx = JobCtx {
+    let ctx = Ctx {
         token: &token,
         deadline: None,
     };
     assert_eq!(ctx.check(), Ok(()));
-    token.cancel(Reason::Requested);
-    assert_eq!(ctx.check(), Err(Stop::Cancelled));
+    token.cancel(Cause::Requested);
+    assert_eq!(ctx.check(), Err(Interrupted::Cancelled));
     assert_eq!(
         ctx.sleep(Duration::from_secs(60)),
-        Err(Stop::Cancelled),
+        Err(Interrupted::Cancelled),
         "sleep must not wait once cancelled"
     );
-    assert!(!token.cancel(Reason::Deadline), "the first reason wins");
-    assert_eq!(token.reason(), Some(Reason::Requested));
-    let err: JobError = Stop::TimedOut.into();
-    assert_eq!(err, JobError::Stopped(Stop::TimedOut));
+    assert!(!token.cancel(Cause::Deadline), "the first reason wins");
+    assert_eq!(token.cause(), Some(Cause::Requested));
+    let err: JobError = Interrupted::TimedOut.into();
+    assert_eq!(err, JobError::Interrupted(Interrupted::TimedOut));
 }
 
 #[test]

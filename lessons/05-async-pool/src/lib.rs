@@ -25,7 +25,7 @@
 //!         pool.submit(n).await.expect("nobody cancelled the pool");
 //!     }
 //!     let report = pool.shutdown().await;
-//!     assert_eq!((report.done(), report.failed(), report.cancelled()), (3, 3, 0));
+//!     assert_eq!((report.completed(), report.failed(), report.cancelled()), (3, 3, 0));
 //! });
 //! ```
 
@@ -44,7 +44,7 @@ use tokio_util::task::AbortOnDropHandle;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// The job ran and succeeded.
-    Done,
+    Completed,
     /// The job ran and returned this error.
     Failed(String),
     /// The job ran past its own time limit: it was stopped there, or, if it never gave the
@@ -100,12 +100,51 @@ impl Config {
     }
 }
 
-/// A job the pool did not take, handed back because the pool was cancelled.
+/// Why the pool handed a job back instead of taking it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The pool was cancelled first.
+    Cancelled,
+    /// Every worker has died (each job panicked), so nobody would ever run it.
+    NoWorkers,
+}
+
+/// A job the pool did not take, handed back with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected<J> {
     /// The job, untouched.
     pub job: J,
+    /// Why it was not taken.
+    pub reason: Reason,
 }
+
+impl<J> Rejected<J> {
+    /// The job, handed back: `Rejected` is an error that owns what it refused, as crossbeam's
+    /// and std's `SendError` do.
+    ///
+    /// ```
+    /// use lesson_5::{Reason, Rejected};
+    /// let refused = Rejected { job: 7, reason: Reason::Cancelled };
+    /// assert_eq!(refused.to_string(), "job refused: the pool was cancelled");
+    /// let err: &dyn std::error::Error = &refused;
+    /// assert_eq!(err.to_string(), "job refused: the pool was cancelled");
+    /// assert_eq!(refused.into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> J {
+        self.job
+    }
+}
+
+impl<J> std::fmt::Display for Rejected<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.reason {
+            Reason::Cancelled => "job refused: the pool was cancelled",
+            Reason::NoWorkers => "job refused: every worker has died",
+        })
+    }
+}
+
+impl<J: std::fmt::Debug> std::error::Error for Rejected<J> {}
 
 /// What shutdown found: an outcome for every job the pool accepted.
 #[derive(Debug)]
@@ -121,8 +160,8 @@ pub struct Report<J> {
 
 impl<J> Report<J> {
     /// Jobs that ran and succeeded.
-    pub fn done(&self) -> usize {
-        self.count(|s| *s == Status::Done)
+    pub fn completed(&self) -> usize {
+        self.count(|s| *s == Status::Completed)
     }
 
     /// Jobs that ran and failed.
@@ -280,9 +319,15 @@ impl<J: Clone + Send + 'static> Pool<J> {
         tokio::select! {
             // Checked first: once the pool is cancelled, not one more job gets in.
             biased;
-            () = self.token.cancelled() => Err(Rejected { job }),
+            () = self.token.cancelled() => Err(Rejected {
+                job,
+                reason: Reason::Cancelled,
+            }),
             // Every worker has died (each job panicked): the queue would never empty.
-            () = self.workers_gone.cancelled() => Err(Rejected { job }),
+            () = self.workers_gone.cancelled() => Err(Rejected {
+                job,
+                reason: Reason::NoWorkers,
+            }),
             slot = queue.reserve() => match slot {
                 Ok(slot) => {
                     slot.send(job);
@@ -291,7 +336,10 @@ impl<J: Clone + Send + 'static> Pool<J> {
                 }
                 // Only if the receiver were gone, and the pool keeps it for as long as it
                 // lives; the job is handed back all the same, never dropped.
-                Err(_) => Err(Rejected { job }),
+                Err(_) => Err(Rejected {
+                    job,
+                    reason: Reason::Cancelled,
+                }),
             },
         }
     }
@@ -462,7 +510,7 @@ impl<F> Runner<F> {
                 Ok(_) if self.job_timeout.is_some_and(|t| self.clock.elapsed() - started > t) => {
                     Status::TimedOut
                 }
-                Ok(Ok(())) => Status::Done,
+                Ok(Ok(())) => Status::Completed,
                 Ok(Err(reason)) => Status::Failed(reason),
                 Err(_elapsed) => Status::TimedOut,
             },

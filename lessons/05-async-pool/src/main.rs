@@ -180,7 +180,7 @@ fn print_end(o: &Outcome<Job>, limit: Duration) {
     let head = format!("  [{at:>5} ms] worker {worker}");
     let id = o.job.spec.id;
     match &o.status {
-        Status::Done => println!("{head} finished job {id}"),
+        Status::Completed => println!("{head} finished job {id}"),
         Status::Failed(reason) => println!("{head} failed job {id}: {reason}"),
         Status::TimedOut => println!("{head} stopped job {id}: timed out after {}", human(limit)),
         Status::Cancelled { started: true } => {
@@ -211,7 +211,7 @@ fn print_report(report: &Report<Job>, workers: usize, picture: &svg::SvgFlag) {
     println!(
         "\nReport: {} submitted = {} done + {} failed + {} timed out + {} cancelled.",
         report.submitted,
-        report.done(),
+        report.completed(),
         report.failed(),
         report.timed_out(),
         report.cancelled()
@@ -257,7 +257,7 @@ fn print_report(report: &Report<Job>, workers: usize, picture: &svg::SvgFlag) {
                 job: o.job.spec.id,
                 start: o.started,
                 end: o.started + o.took,
-                failed: o.status != Status::Done,
+                failed: o.status != Status::Completed,
             })
         })
         .collect();

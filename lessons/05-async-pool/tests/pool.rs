@@ -111,7 +111,7 @@ async fn every_job_runs_exactly_once() {
     })
     .await;
     counts.assert_each_ran_once(1..=200);
-    assert_eq!((report.submitted, report.done()), (200, 200));
+    assert_eq!((report.submitted, report.completed()), (200, 200));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +147,7 @@ async fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
             gauge.max()
         );
         assert_eq!(
-            report.done(),
+            report.completed(),
             4 * workers,
             "with {workers} workers the pool never ran {workers} jobs at once (peak {}): {:?}",
             gauge.max(),
@@ -187,7 +187,7 @@ async fn shutdown_drains_every_queued_job() {
         "each job is reported exactly once"
     );
     assert_eq!(
-        (report.done(), report.failed(), report.cancelled()),
+        (report.completed(), report.failed(), report.cancelled()),
         (30, 10, 0)
     );
     assert!(report.outcomes.iter().all(|o| o.worker.is_some()));
@@ -252,7 +252,10 @@ async fn a_worker_starts_no_job_after_it_observes_cancellation() {
     pool.cancel();
     assert_eq!(
         pool.submit(51).await,
-        Err(lesson_5::Rejected { job: 51 }),
+        Err(lesson_5::Rejected {
+            job: 51,
+            reason: lesson_5::Reason::Cancelled
+        }),
         "a cancelled pool hands new jobs back"
     );
     let report = bounded(
@@ -318,7 +321,13 @@ async fn submit_hands_the_job_back_when_cancelled_while_waiting() {
     )
     .await
     .expect("the submitting task does not panic");
-    assert_eq!(result, Err(lesson_5::Rejected { job: 3 }));
+    assert_eq!(
+        result,
+        Err(lesson_5::Rejected {
+            job: 3,
+            reason: lesson_5::Reason::Cancelled
+        })
+    );
     let pool = Arc::into_inner(pool).expect("the waiting task has let go of the pool");
     let report = bounded("shutdown", HANG, pool.shutdown()).await;
     assert_eq!(
@@ -352,7 +361,12 @@ async fn once_every_worker_has_panicked_submit_hands_jobs_back_instead_of_waitin
             let mut handed_back = Vec::new();
             for job in 2..6 {
                 if let Err(rejected) = pool.submit(job).await {
-                    handed_back.push(rejected.job);
+                    assert_eq!(
+                        rejected.reason,
+                        lesson_5::Reason::NoWorkers,
+                        "the pool was not cancelled: the workers are gone ({rejected})"
+                    );
+                    handed_back.push(rejected.into_inner());
                 }
             }
             handed_back
@@ -399,7 +413,10 @@ async fn a_job_past_its_timeout_is_stopped_and_marked_timed_out() {
     let report = bounded("three jobs, one worker", HANG, pool.shutdown()).await;
     let by_job = |id: u64| report.outcomes.iter().find(|o| o.job == id).unwrap();
     let ms = Duration::from_millis;
-    assert_eq!((&by_job(1).status, by_job(1).took), (&Status::Done, ms(50)));
+    assert_eq!(
+        (&by_job(1).status, by_job(1).took),
+        (&Status::Completed, ms(50))
+    );
     // Paused time is exact: stopped at the limit to the millisecond, neither before nor after.
     for id in [2, 3] {
         assert_eq!(
@@ -433,7 +450,7 @@ async fn the_run_deadline_cancels_what_is_left() {
     // Two workers, 100 ms jobs, 250 ms: jobs 1 to 4 finish, 5 and 6 are cut off half-way,
     // 7 to 10 never start.
     assert_eq!(
-        ids_with(&report, |o| o.status == Status::Done),
+        ids_with(&report, |o| o.status == Status::Completed),
         [1, 2, 3, 4]
     );
     assert_eq!(
@@ -593,7 +610,7 @@ async fn the_permit_shape_never_runs_more_than_its_permits_and_gets_there() {
             gauge.max()
         );
         assert_eq!(
-            report.done(),
+            report.completed(),
             5 * permits,
             "with {permits} permits, {permits} jobs never ran at once (peak {})",
             gauge.max()
@@ -631,7 +648,7 @@ async fn acquiring_the_permit_before_spawning_keeps_the_task_count_at_the_limit(
         ),
     )
     .await;
-    assert_eq!(report.done(), 1000);
+    assert_eq!(report.completed(), 1000);
     assert!(
         most_tasks.load(Ordering::SeqCst) <= 4,
         "{} tasks were alive at once for 4 permits: is the permit acquired inside the task \
@@ -715,7 +732,7 @@ async fn counts_add_up(seed: u64, permit_shape: bool, exact: bool) {
         }
         pool.shutdown().await
     };
-    let ended = report.done() + report.failed() + report.timed_out() + report.cancelled();
+    let ended = report.completed() + report.failed() + report.timed_out() + report.cancelled();
     let shape = if permit_shape { "permits" } else { "pool" };
     assert_eq!(
         (ended, report.outcomes.len(), report.lost()),
@@ -736,7 +753,7 @@ async fn counts_add_up(seed: u64, permit_shape: bool, exact: bool) {
         let tick = Duration::from_millis(1);
         for o in &report.outcomes {
             let fits = match o.status {
-                Status::Done | Status::Failed(_) => o.job.work <= limit + tick,
+                Status::Completed | Status::Failed(_) => o.job.work <= limit + tick,
                 Status::TimedOut => o.job.work + tick >= limit,
                 Status::Cancelled { .. } => true,
             };

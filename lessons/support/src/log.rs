@@ -61,8 +61,7 @@ pub enum Format {
 pub struct LogFlags {
     /// How to print what happens: readable (one line per event, as in the book) or json (one
     /// object a line, with each job's id and attempt, for log tools). RUST_LOG chooses which
-    /// events, such as warn or lesson_10=debug (default: info, and warn for the PostgreSQL
-    /// driver)
+    /// events, such as warn or lesson_10=debug (default: info)
     #[arg(
         long = "log-format",
         value_name = "FORMAT",
@@ -137,10 +136,8 @@ where
 }
 
 /// Which events to print, from `RUST_LOG`-style directives: `LEVEL`, `TARGET=LEVEL` or both,
-/// separated by commas (`warn,lesson_10=debug`). Empty means `info`, except for the PostgreSQL
-/// driver (`tokio_postgres`), which logs every notice the server sends at `info`: a server that
-/// stops says so to each connection, and those lines would come and go from run to run. Spans
-/// always pass: only events are filtered.
+/// separated by commas (`warn,lesson_10=debug`). Empty means `info`. Spans always pass: only
+/// events are filtered.
 ///
 /// This is tracing-subscriber's [`Targets`], which reads the common directives without pulling
 /// in a regex engine; what it does not read, such as span-field filters (`[job{job=3}]`), is an
@@ -154,9 +151,7 @@ pub fn filter<S>(
     directives: &str,
 ) -> Result<impl tracing_subscriber::layer::Filter<S> + Send + Sync + 'static, String> {
     let events: Targets = if directives.trim().is_empty() {
-        Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("tokio_postgres", tracing::Level::WARN)
+        Targets::new().with_default(tracing::Level::INFO)
     } else {
         directives.parse().map_err(|e| {
             format!(
@@ -426,29 +421,6 @@ mod tests {
         assert_eq!(by_target, "  [    1 ms] shown: this crate at debug\n");
         assert!(filter::<tracing_subscriber::Registry>("[job{job=3}]=debug").is_err());
         assert!(filter::<tracing_subscriber::Registry>("lesson_10=loud").is_err());
-    }
-
-    #[test]
-    fn by_default_the_database_drivers_notices_are_left_out_but_its_warnings_are_not() {
-        let text = readable(2, "", || {
-            tracing::info!(target: "tokio_postgres::connection", "WARNING: terminating connection");
-            tracing::warn!(target: "tokio_postgres::connection", "a warning of its own");
-            info!("the lesson's own line");
-        });
-        assert_eq!(
-            text,
-            "  [    2 ms] a warning of its own
-  [    2 ms] the lesson's own line
-"
-        );
-        let asked = readable(2, "info", || {
-            tracing::info!(target: "tokio_postgres::connection", "WARNING: terminating connection");
-        });
-        assert_eq!(
-            asked,
-            "  [    2 ms] WARNING: terminating connection
-"
-        );
     }
 
     #[test]
