@@ -44,7 +44,6 @@ use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,15 +86,20 @@ impl LogFlags {
 /// A write that fails (stdout closed) loses the line and nothing else: a worker does not die
 /// over a log line.
 ///
+/// Only `tracing` events are printed. Records of the older `log` crate, which libraries such as
+/// the PostgreSQL driver use for the server's notices, are not forwarded: whether they would be
+/// must not depend on which other crates share the build (a build of the whole workspace turns
+/// on tracing-subscriber's `tracing-log` feature, and its `try_init` would then forward them).
+///
 /// # Errors
 ///
 /// If `RUST_LOG` is not a list of directives ([`filter`]), or logging was already started.
 pub fn init(format: Format, start: SystemTime) -> Result<(), String> {
     let directives = std::env::var("RUST_LOG").unwrap_or_default();
     let filter = filter(&directives).map_err(|e| format!("RUST_LOG: {e}"))?;
-    tracing_subscriber::registry()
-        .with(layer(format, start, std::io::stdout).with_filter(filter))
-        .try_init()
+    let subscriber = tracing_subscriber::registry()
+        .with(layer(format, start, std::io::stdout).with_filter(filter));
+    tracing::subscriber::set_global_default(subscriber)
         .map_err(|e| format!("cannot start logging: {e}"))
 }
 
