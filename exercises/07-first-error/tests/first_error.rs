@@ -2,7 +2,7 @@
 //! against the finished version in `solutions/07-first-error`.
 
 use course_support::testing::{Gauge, RunCounts, within};
-use first_error::{CancelToken, Reason, Report, Status, run_until_first_error, worker};
+use first_error::{CancelToken, Cause, Report, Status, run_until_first_error, worker};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,7 +42,7 @@ fn assert_accounted(report: &Report, jobs: u64) {
         "the report should hold each job exactly once, sorted by job id"
     );
     assert_eq!(
-        report.done() + report.failed() + report.cancelled(),
+        report.completed() + report.failed() + report.cancelled(),
         jobs as usize,
         "done + failed + cancelled should add up to the number of jobs"
     );
@@ -66,11 +66,11 @@ fn the_worker_runs_every_job_and_stops_when_the_queue_closes() {
     assert_eq!(
         got,
         [
-            (1, Status::Done(10)),
-            (2, Status::Done(20)),
-            (3, Status::Done(30))
+            (1, Status::Completed(10)),
+            (2, Status::Completed(20)),
+            (3, Status::Completed(30))
         ],
-        "one (job, Done(answer)) per job, in queue order"
+        "one (job, Completed(answer)) per job, in queue order"
     );
 }
 
@@ -94,7 +94,7 @@ fn an_idle_worker_leaves_when_the_token_is_cancelled_although_the_queue_is_open(
                         scope.spawn(move || worker(jobs, &token, &|n, _| Ok(n * 10), results));
                     // Once job 1 is reported, the worker is back waiting on an empty queue.
                     let first = answers.recv_timeout(LIMIT);
-                    canceller.cancel(Reason::Requested);
+                    canceller.cancel(Cause::Requested);
                     if let Err(panic) = running.join() {
                         std::panic::resume_unwind(panic);
                     }
@@ -104,7 +104,7 @@ fn an_idle_worker_leaves_when_the_token_is_cancelled_although_the_queue_is_open(
         );
         assert_eq!(
             left,
-            (Ok((1, Status::Done(10))), 0),
+            (Ok((1, Status::Completed(10))), 0),
             "the worker should run job 1, then leave on the cancel with nothing more to report"
         );
         drop(queue);
@@ -129,7 +129,7 @@ fn a_worker_starts_no_job_once_the_token_is_cancelled() {
                     queue.send(n).unwrap();
                 }
                 let token = CancelToken::new();
-                token.cancel(Reason::Requested);
+                token.cancel(Cause::Requested);
                 let ran = AtomicUsize::new(0);
                 let work = |n, _: &CancelToken| {
                     ran.fetch_add(1, Ordering::SeqCst);
@@ -168,15 +168,15 @@ fn every_job_runs_exactly_once_when_nothing_fails() {
     });
     counts.assert_each_ran_once(1..=200);
     assert_accounted(&report, 200);
-    assert_eq!(report.done(), 200);
+    assert_eq!(report.completed(), 200);
     assert!(
         report
             .outcomes
             .iter()
-            .all(|(n, status)| *status == Status::Done(n * 2)),
-        "each outcome should be Done(the job's answer)"
+            .all(|(n, status)| *status == Status::Completed(n * 2)),
+        "each outcome should be Completed(the job's answer)"
     );
-    assert_eq!(report.reason, None, "nothing failed, so nothing cancelled");
+    assert_eq!(report.cause, None, "nothing failed, so nothing cancelled");
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn jobs_after_the_failure_are_reported_cancelled() {
         assert!(
             started.len() < 20,
             "all 20 jobs ran although job 5 failed: does a failing job cancel the token \
-             (token.cancel(Reason::FirstError {{ job }}))?"
+             (token.cancel(Cause::FirstError {{ job }}))?"
         );
         assert_eq!(
             started,
@@ -208,9 +208,9 @@ fn jobs_after_the_failure_are_reported_cancelled() {
         );
         assert_accounted(&report, 20);
         assert_eq!(
-            report.reason,
-            Some(Reason::FirstError { job: 5 }),
-            "the report names the job that failed first (take it from token.reason())"
+            report.cause,
+            Some(Cause::FirstError { job: 5 }),
+            "the report names the job that failed first (take it from token.cause())"
         );
         assert_eq!(
             report.outcomes[4],
@@ -219,7 +219,7 @@ fn jobs_after_the_failure_are_reported_cancelled() {
         assert!(
             report.outcomes[..4]
                 .iter()
-                .all(|(n, s)| *s == Status::Done(*n)),
+                .all(|(n, s)| *s == Status::Completed(*n)),
             "jobs 1 to 4 are done: {:?}",
             &report.outcomes[..4]
         );
@@ -269,9 +269,9 @@ fn with_several_workers_no_job_starts_after_the_failure() {
             "only jobs 1, 2 and 3 may start: the others were all taken after job 3 failed"
         );
         assert_accounted(&report, 30);
-        assert_eq!(report.reason, Some(Reason::FirstError { job: 3 }));
+        assert_eq!(report.cause, Some(Cause::FirstError { job: 3 }));
         assert_eq!(
-            (report.done(), report.failed(), report.cancelled()),
+            (report.completed(), report.failed(), report.cancelled()),
             (2, 1, 27),
             "jobs 1 and 2 done, job 3 failed, the other 27 cancelled"
         );
@@ -280,7 +280,7 @@ fn with_several_workers_no_job_starts_after_the_failure() {
 
 #[test]
 fn the_report_names_the_first_error_not_a_later_one() {
-    // Job 1 waits for the cancel and then fails too: job 2 failed first, and stays the reason.
+    // Job 1 waits for the cancel and then fails too: job 2 failed first, and stays the cause.
     let report = run_within(2, 10, |n, token| match n {
         1 => {
             let _ = token.done().recv();
@@ -290,15 +290,15 @@ fn the_report_names_the_first_error_not_a_later_one() {
         _ => Ok(n),
     });
     assert_eq!(
-        report.reason,
-        Some(Reason::FirstError { job: 2 }),
-        "the reason is the first failure; a later one must not replace it"
+        report.cause,
+        Some(Cause::FirstError { job: 2 }),
+        "the cause is the first failure; a later one must not replace it"
     );
     assert_eq!(report.failed(), 2, "both failures are reported as failed");
     assert_accounted(&report, 10);
 
     // The same with the ids the other way round: job 10 is taken first and fails late, job 1
-    // fails first. The reason is whichever failed first in time, not the lowest or highest id.
+    // fails first. The cause is whichever failed first in time, not the lowest or highest id.
     let report = within(
         LIMIT,
         "a run whose job 10 waits for the cancel",
@@ -315,10 +315,10 @@ fn the_report_names_the_first_error_not_a_later_one() {
         },
     );
     assert_eq!(
-        report.reason,
-        Some(Reason::FirstError { job: 1 }),
-        "job 1 failed first and job 10 only after the cancel: the reason is the failure that \
-         came first in time (token.reason() keeps it), not the first or last in the report"
+        report.cause,
+        Some(Cause::FirstError { job: 1 }),
+        "job 1 failed first and job 10 only after the cancel: the cause is the failure that \
+         came first in time (token.cause() keeps it), not the first or last in the report"
     );
     assert_eq!(
         report.outcomes.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
@@ -427,19 +427,19 @@ fn counts_add_up_wherever_the_first_failure_comes() {
             "round {round}: {late} jobs started after the cancel with {workers} workers: check \
              token.is_cancelled() after taking a job and before starting it"
         );
-        match report.reason {
+        match report.cause {
             None => assert!(
-                failing.is_empty() && report.done() == jobs as usize,
-                "round {round}: no reason given, yet jobs {failing:?} fail: {report:?}"
+                failing.is_empty() && report.completed() == jobs as usize,
+                "round {round}: no cause given, yet jobs {failing:?} fail: {report:?}"
             ),
-            Some(Reason::FirstError { job }) => assert!(
+            Some(Cause::FirstError { job }) => assert!(
                 report
                     .outcomes
                     .contains(&(job, Status::Failed(format!("job {job} failed")))),
                 "round {round}: the reason names job {job}, which did not fail: {report:?}"
             ),
             Some(other) => panic!(
-                "round {round}: the reason should be Reason::FirstError {{ job }} naming the job \
+                "round {round}: the reason should be Cause::FirstError {{ job }} naming the job \
                  that failed first, not {other:?}"
             ),
         }
@@ -477,5 +477,5 @@ fn the_workers_run_side_by_side() {
 fn no_jobs_means_an_empty_report() {
     let report = run_within(2, 0, |n, _| Ok(n));
     assert!(report.outcomes.is_empty());
-    assert_eq!(report.reason, None);
+    assert_eq!(report.cause, None);
 }

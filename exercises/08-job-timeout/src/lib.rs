@@ -2,7 +2,7 @@
 //!
 //! A job that may never answer needs a time limit, and a thread cannot be stopped from outside:
 //! it has to *wait* in a way that something else can cut short. Write lesson 4's
-//! `JobCtx::sleep` on your own:
+//! `Ctx::sleep` on your own:
 //!
 //! - [`wait_or_time_out`] pretends to work for `work`, but gives up when `limit` has passed or
 //!   when `cancel` becomes ready, whichever comes first, with one `crossbeam_channel::select!`
@@ -20,7 +20,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The work was done before the limit.
-    Done,
+    Completed,
     /// The limit passed first; the rest of the work was abandoned.
     TimedOut,
     /// The cancel channel became ready first (a message, or its senders all gone).
@@ -41,7 +41,7 @@ pub struct Job {
 pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) -> Outcome {
     let _ = (work, limit, cancel);
     todo!(
-        "select! on after(work) (Done), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
+        "select! on after(work) (Completed), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
     )
 }
 

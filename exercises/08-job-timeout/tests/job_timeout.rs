@@ -64,8 +64,8 @@ fn work_that_ends_before_the_limit_is_done() {
     );
     assert_eq!(
         (alone, beside_an_open_cancel),
-        (Outcome::Done, Outcome::Done),
-        "1 ms of work ends long before a 2 s limit: is after(work) the arm that returns Done, and \
+        (Outcome::Completed, Outcome::Completed),
+        "1 ms of work ends long before a 2 s limit: is after(work) the arm that returns Completed, and \
          after(limit) the one that returns TimedOut?"
     );
     assert!(
@@ -219,7 +219,7 @@ fn a_stuck_job_times_out_and_the_others_finish() {
         move || run_with_timeout(2, jobs(&works), Duration::from_millis(300)),
     );
     let mut expected = vec![(id(1), Outcome::TimedOut)];
-    expected.extend((2..=8).map(|n| (id(n), Outcome::Done)));
+    expected.extend((2..=8).map(|n| (id(n), Outcome::Completed)));
     assert_eq!(
         sorted(results),
         expected,
@@ -240,7 +240,7 @@ fn each_job_gets_its_own_limit_from_when_it_starts() {
             Duration::from_millis(500),
         )
     });
-    let expected: Vec<(u64, Outcome)> = (1..=10).map(|n| (id(n), Outcome::Done)).collect();
+    let expected: Vec<(u64, Outcome)> = (1..=10).map(|n| (id(n), Outcome::Completed)).collect();
     assert_eq!(
         sorted(results),
         expected,
@@ -283,11 +283,11 @@ fn every_job_is_reported_exactly_once() {
          sender dropped before you collect?",
         move || run_with_timeout(3, jobs(&works), Duration::from_secs(2)),
     );
-    let expected: Vec<(u64, Outcome)> = (1..=50).map(|n| (id(n), Outcome::Done)).collect();
+    let expected: Vec<(u64, Outcome)> = (1..=50).map(|n| (id(n), Outcome::Completed)).collect();
     assert_eq!(
         sorted(results),
         expected,
-        "one (job.id, Done) per job, none missing, none twice"
+        "one (job.id, Completed) per job, none missing, none twice"
     );
 }
 

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// The job ran to the end.
-    Done,
+    Completed,
     /// The job saw its token cancelled and stopped part-way.
     Stopped,
     /// The worker took the job from the queue after the cancel, and never started it.
@@ -78,7 +78,7 @@ where
 {
     let _ = (jobs, token, work);
     todo!(
-        "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Done, Err(Stopped) is Stopped"
+        "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Completed, Err(Stopped) is Stopped"
     )
 }
 

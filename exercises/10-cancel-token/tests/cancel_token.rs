@@ -113,7 +113,7 @@ fn assert_accounted(report: &Report, jobs: u64) {
     assert_eq!(
         report.all_jobs(),
         (1..=jobs).collect::<Vec<_>>(),
-        "every job should be reported exactly once: by the worker that took it (Done, Stopped \
+        "every job should be reported exactly once: by the worker that took it (Completed, Stopped \
          or Skipped), or as left in the queue. Is a job taken after the cancel reported as \
          Skipped? Report: {report:?}"
     );
@@ -144,7 +144,7 @@ fn the_workers_run_every_job_and_leave_when_the_queue_closes() {
         )
         .await;
             counts.assert_each_ran_once(1..=100);
-            assert_eq!(report.count(Status::Done), 100, "{report:?}");
+            assert_eq!(report.count(Status::Completed), 100, "{report:?}");
             assert_accounted(&report, 100);
         },
     )
@@ -240,7 +240,7 @@ fn a_worker_starts_no_job_after_the_cancel() {
                     "jobs 1 to 3 run, then none"
                 );
                 assert_accounted(&report, 10);
-                assert_eq!(report.count(Status::Done), 3, "{report:?}");
+                assert_eq!(report.count(Status::Completed), 3, "{report:?}");
                 drop(queue);
             }
         },
@@ -304,7 +304,7 @@ fn running_jobs_hear_the_cancel_and_no_other_job_starts() {
                 ],
                 "a job that returns Err(Stopped) is reported Stopped: {report:?}"
             );
-            assert_eq!(report.count(Status::Done), 0);
+            assert_eq!(report.count(Status::Completed), 0);
             drop(queue);
         },
     )
@@ -397,11 +397,11 @@ fn a_job_that_stops_by_itself_does_not_end_its_worker() {
             assert_eq!(
                 report.outcomes,
                 [
-                    (1, Status::Done),
+                    (1, Status::Completed),
                     (2, Status::Stopped),
-                    (3, Status::Done),
-                    (4, Status::Done),
-                    (5, Status::Done)
+                    (3, Status::Completed),
+                    (4, Status::Completed),
+                    (5, Status::Completed)
                 ],
                 "job 2 returned Err(Stopped) although nobody cancelled: report it Stopped and go \
                  on with the next job; only the token (or a closed queue) ends the worker. \

@@ -11,7 +11,7 @@
 // //!
 // //! - [`worker`] waits on the queue *and* on `token.done()` with `crossbeam_channel::select!`, so
 // //!   an idle worker leaves the moment the run is cancelled, even while the queue is open;
-// //! - a failing job cancels the token with [`Reason::FirstError`];
+// //! - a failing job cancels the token with [`Cause::FirstError`];
 // //! - once the token is cancelled, no job starts (`select!` may still hand the worker one);
 // //! - [`run_until_first_error`] reports every job exactly once: done, failed, or cancelled if it
 // //!   never started, including the jobs still in the queue when the workers stopped.
@@ -36,7 +36,7 @@ use std::thread;
 
 /// Why a run was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub enum Cause {
     /// Someone called [`CancelToken::cancel`] from outside the run.
     Requested,
     /// A job failed, and the first failure cancels the rest.
@@ -58,8 +58,8 @@ pub struct CancelToken {
 
 #[derive(Debug)]
 struct TokenInner {
-    /// Set once, by the first cancel; later cancels keep the first reason.
-    reason: OnceLock<Reason>,
+    /// Set once, by the first cancel; later cancels keep the first cause.
+    cause: OnceLock<Cause>,
     /// Never sends: dropping it is the signal. `Mutex<Option<…>>` so `cancel(&self)` can drop it.
     trigger: Mutex<Option<Sender<()>>>,
     /// What waiters `select!` on: it becomes ready (disconnected) when `trigger` is dropped.
@@ -72,7 +72,7 @@ impl CancelToken {
         let (trigger, done) = crossbeam_channel::bounded(0);
         CancelToken {
             inner: Arc::new(TokenInner {
-                reason: OnceLock::new(),
+                cause: OnceLock::new(),
                 trigger: Mutex::new(Some(trigger)),
                 done,
             }),
@@ -80,24 +80,24 @@ impl CancelToken {
     }
 
     /// Cancels everything that shares this token. Returns `false` if it was already cancelled
-    /// (the first reason is kept).
-    pub fn cancel(&self, reason: Reason) -> bool {
-        if self.inner.reason.set(reason).is_err() {
+    /// (the first cause is kept).
+    pub fn cancel(&self, cause: Cause) -> bool {
+        if self.inner.cause.set(cause).is_err() {
             return false;
         }
-        // The reason is set before the wake-up, so whoever wakes sees `is_cancelled()`.
+        // The cause is set before the wake-up, so whoever wakes sees `is_cancelled()`.
         drop(self.inner.trigger.lock().expect("never poisoned").take());
         true
     }
 
     /// Whether the token has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.reason.get().is_some()
+        self.inner.cause.get().is_some()
     }
 
     /// Why it was cancelled, if it was.
-    pub fn reason(&self) -> Option<Reason> {
-        self.inner.reason.get().copied()
+    pub fn cause(&self) -> Option<Cause> {
+        self.inner.cause.get().copied()
     }
 
     /// A channel that becomes ready when the token is cancelled, for `select!`: Go's
@@ -117,7 +117,7 @@ impl Default for CancelToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// It ran and produced this answer.
-    Done(u64),
+    Completed(u64),
     /// It ran and failed with this error.
     Failed(String),
     /// The run was cancelled before the job started; it never ran.
@@ -130,13 +130,13 @@ pub struct Report {
     /// One `(job, status)` per job given to the run, sorted by job id.
     pub outcomes: Vec<(u64, Status)>,
     /// Why the run was cancelled (the job that failed first), or `None` if nothing failed.
-    pub reason: Option<Reason>,
+    pub cause: Option<Cause>,
 }
 
 impl Report {
     /// Jobs that produced an answer.
-    pub fn done(&self) -> usize {
-        self.count(|s| matches!(s, Status::Done(_)))
+    pub fn completed(&self) -> usize {
+        self.count(|s| matches!(s, Status::Completed(_)))
     }
 
     /// Jobs that ran and failed.
@@ -157,7 +157,7 @@ impl Report {
 /// Takes jobs from `jobs` and runs `work(job, token)` on each, sending one `(job, status)` per
 /// job it takes to `results`, until the queue is closed and empty or the token is cancelled.
 ///
-/// When a job fails, the worker cancels the token with [`Reason::FirstError`]. Once the token
+/// When a job fails, the worker cancels the token with [`Cause::FirstError`]. Once the token
 /// is cancelled, the worker starts no job: one it has just taken is reported
 /// [`Status::Cancelled`], and the worker returns.
 pub fn worker(
@@ -169,7 +169,7 @@ pub fn worker(
     // course: exercise
     // let _ = (jobs, token, work, results);
     // todo!(
-    //     "loop: select! on the jobs queue and token.done(); skip (report Cancelled) a job taken after the cancel; run the job, cancel the token with Reason::FirstError if it fails, send (job, status)"
+    //     "loop: select! on the jobs queue and token.done(); skip (report Cancelled) a job taken after the cancel; run the job, cancel the token with Cause::FirstError if it fails, send (job, status)"
     // )
     // course: solution
     loop {
@@ -191,11 +191,11 @@ pub fn worker(
             return;
         }
         let status = match work(job, token) {
-            Ok(answer) => Status::Done(answer),
+            Ok(answer) => Status::Completed(answer),
             Err(error) => {
                 // errgroup's rule: the first failure cancels everyone else. A later failure
-                // finds the token already cancelled, and the first reason stays.
-                token.cancel(Reason::FirstError { job });
+                // finds the token already cancelled, and the first cause stays.
+                token.cancel(Cause::FirstError { job });
                 Status::Failed(error)
             }
         };
@@ -222,7 +222,7 @@ where
     // course: exercise
     // let _ = (workers, jobs, work);
     // todo!(
-    //     "make a token and a closed queue holding every job, run `workers` scoped threads of `worker`, collect their outcomes, add the jobs left in the queue as Cancelled, sort by job id, and take the reason from the token"
+    //     "make a token and a closed queue holding every job, run `workers` scoped threads of `worker`, collect their outcomes, add the jobs left in the queue as Cancelled, sort by job id, and take the cause from the token"
     // )
     // course: solution
     assert!(workers > 0, "a pool needs at least one worker");
@@ -248,7 +248,7 @@ where
     outcomes.sort_by_key(|(job, _)| *job);
     Report {
         outcomes,
-        reason: token.reason(),
+        cause: token.cause(),
     }
     // course: end
 }

@@ -7,7 +7,7 @@
 // course: exercise
 // //! A job that may never answer needs a time limit, and a thread cannot be stopped from outside:
 // //! it has to *wait* in a way that something else can cut short. Write lesson 4's
-// //! `JobCtx::sleep` on your own:
+// //! `Ctx::sleep` on your own:
 // //!
 // //! - [`wait_or_time_out`] pretends to work for `work`, but gives up when `limit` has passed or
 // //!   when `cancel` becomes ready, whichever comes first, with one `crossbeam_channel::select!`
@@ -18,7 +18,7 @@
 // //! Replace each `todo!()` and run `cargo test -p ex08-job-timeout` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex08-job-timeout`.
 // course: solution
-//! Lesson 4's `JobCtx::sleep` on its own: one `select!` over the work, the time limit and the
+//! Lesson 4's `Ctx::sleep` on its own: one `select!` over the work, the time limit and the
 //! cancel channel, and a pool whose every job gets its own limit, counted from when it starts.
 // course: end
 
@@ -34,7 +34,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The work was done before the limit.
-    Done,
+    Completed,
     /// The limit passed first; the rest of the work was abandoned.
     TimedOut,
     /// The cancel channel became ready first (a message, or its senders all gone).
@@ -56,13 +56,13 @@ pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) 
     // course: exercise
     // let _ = (work, limit, cancel);
     // todo!(
-    //     "select! on after(work) (Done), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
+    //     "select! on after(work) (Completed), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
     // )
     // course: solution
     // Three things to wait for, one wait: whichever is ready first wins, and the other two are
     // simply dropped. A `thread::sleep` could not be cut short like this.
     select! {
-        recv(after(work)) -> _ => Outcome::Done,
+        recv(after(work)) -> _ => Outcome::Completed,
         recv(after(limit)) -> _ => Outcome::TimedOut,
         // A message or a disconnect: either way, stop.
         recv(cancel) -> _ => Outcome::Cancelled,

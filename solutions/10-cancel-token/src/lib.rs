@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// The job ran to the end.
-    Done,
+    Completed,
     /// The job saw its token cancelled and stopped part-way.
     Stopped,
     /// The worker took the job from the queue after the cancel, and never started it.
@@ -89,7 +89,7 @@ where
     // course: exercise
     // let _ = (jobs, token, work);
     // todo!(
-    //     "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Done, Err(Stopped) is Stopped"
+    //     "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Completed, Err(Stopped) is Stopped"
     // )
     // course: solution
     let mut ended = Vec::new();
@@ -114,7 +114,7 @@ where
         }
         // The job gets a clone of the token, so it can stop by itself at its next `.await`.
         let status = match work(job, token.clone()).await {
-            Ok(()) => Status::Done,
+            Ok(()) => Status::Completed,
             Err(Stopped) => Status::Stopped,
         };
         ended.push((job, status));
