@@ -110,7 +110,7 @@ async fn post_task(
     }
     let id = queue
         .try_submit(spec)
-        .map_err(|refused| ApiError::from_refused(refused, queue.metrics().capacity))?;
+        .map_err(|rejected| ApiError::from_rejected(rejected, queue.metrics().capacity))?;
     // In the request's span; the task's own lines come later, in its span, from a worker.
     debug!(target: TARGET, task = id, "accepted task {id}");
     let location = [(header::LOCATION, format!("/tasks/{id}"))];

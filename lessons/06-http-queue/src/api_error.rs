@@ -2,7 +2,7 @@
 //! read that says what to send instead.
 
 use crate::api::{BODY_LIMIT, RETRY_AFTER_SECS};
-use crate::refused::{Reason, Refused};
+use crate::rejected::{Reason, Rejected};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{StatusCode, header};
@@ -56,10 +56,10 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn from_refused(refused: Refused, capacity: usize) -> ApiError {
+    pub(crate) fn from_rejected(rejected: Rejected, capacity: usize) -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            match refused.reason {
+            match rejected.reason {
                 Reason::Full => format!(
                     "the queue is full ({capacity} tasks are waiting); try again in \
                      {RETRY_AFTER_SECS} s"

@@ -1,10 +1,10 @@
 //! The board: what the HTTP handlers and the workers share. A [`Handle`] is the handlers' way in:
-//! `try_submit` queues and records a task in one step, or hands it back [`Refused`]; the
+//! `try_submit` queues and records a task in one step, or hands it back [`Rejected`]; the
 //! workers record each step of a task on it.
 
 use crate::log::log;
 use crate::metrics::{Exposition, Metrics, counter};
-use crate::refused::{Reason, Refused};
+use crate::rejected::{Reason, Rejected};
 use crate::task::{Task, TaskInfo, TaskSpec, TaskState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -49,12 +49,12 @@ impl Handle {
     /// let queue = TaskQueue::start(Config { workers: 1, capacity: 1, paused: true, ..Config::default() });
     /// let handle = queue.handle();
     /// assert_eq!(handle.try_submit(TaskSpec::default()), Ok(1));
-    /// let refused = handle.try_submit(TaskSpec::default()).unwrap_err();
-    /// assert_eq!(refused.reason, Reason::Full, "one waiting task fills a queue of one");
+    /// let rejected = handle.try_submit(TaskSpec::default()).unwrap_err();
+    /// assert_eq!(rejected.reason, Reason::Full, "one waiting task fills a queue of one");
     /// # queue.shutdown().await;
     /// # });
     /// ```
-    pub fn try_submit(&self, spec: TaskSpec) -> Result<u64, Refused> {
+    pub fn try_submit(&self, spec: TaskSpec) -> Result<u64, Rejected> {
         let mut inner = self.0.lock();
         let id = inner.tasks.len() as u64 + 1;
         // Read before the task is sent, so no worker can start it earlier than this.
@@ -98,7 +98,7 @@ impl Handle {
                     TrySendError::Full(_) => Reason::Full,
                     TrySendError::Closed(_) => Reason::Closed,
                 };
-                Err(Refused { spec, reason })
+                Err(Rejected { spec, reason })
             }
         }
     }

@@ -21,7 +21,7 @@
 //! - `api.rs`: the router, its time limit and the handlers ([`router`]); `api_error.rs`: the
 //!   JSON error answers ([`ApiError`]).
 //! - `board.rs`: what handlers and workers share; [`Handle::try_submit`] queues and records a
-//!   task in one step, or hands it back as [`Refused`] with its [`Reason`] (`refused.rs`).
+//!   task in one step, or hands it back as [`Rejected`] with its [`Reason`] (`rejected.rs`).
 //! - `queue.rs`: the pool ([`TaskQueue`]): workers, a paused start, and the shutdown.
 //! - `task.rs`: what a task is and where it stands ([`TaskSpec`], [`TaskState`], [`TaskInfo`]),
 //!   and what shutdown reports ([`Report`]).
@@ -53,7 +53,7 @@ mod listener;
 mod log;
 mod metrics;
 mod queue;
-mod refused;
+mod rejected;
 mod task;
 
 pub use api::{
@@ -64,5 +64,5 @@ pub use board::Handle;
 pub use listener::{DeadlineListener, DeadlineStream};
 pub use metrics::{LATENCY_BUCKETS, Metrics, PROMETHEUS_CONTENT_TYPE};
 pub use queue::{Config, TaskQueue};
-pub use refused::{Reason, Refused};
+pub use rejected::{Reason, Rejected};
 pub use task::{DEFAULT_DURATION_MS, Report, TaskInfo, TaskSpec, TaskState};

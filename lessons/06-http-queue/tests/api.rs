@@ -487,23 +487,29 @@ async fn once_shutdown_begins_new_tasks_get_503_and_every_accepted_task_still_ru
     }
     let draining = tokio::spawn(queue.shutdown());
     // The spawned shutdown closes the queue the first time it runs. Until then, a task may still
-    // get in, and it must run like the others; after, every task is refused.
+    // get in, and it must run like the others; after, every task is rejected.
     let mut before_close = 0;
-    let refused = bounded(
+    let rejected = bounded(
         "waiting for the queue to close",
         "does shutdown drop the sender?",
         async {
             loop {
                 tokio::task::yield_now().await;
                 match handle.try_submit(TaskSpec::default()) {
-                    Err(refused) => break refused,
+                    Err(rejected) => break rejected,
                     Ok(_) => before_close += 1,
                 }
             }
         },
     )
     .await;
-    assert_eq!(refused.reason, Reason::Closed);
+    assert_eq!(rejected.reason, Reason::Closed);
+    assert_eq!(rejected.to_string(), "task refused: the queue is closed");
+    assert_eq!(
+        rejected.into_inner(),
+        TaskSpec::default(),
+        "a rejected task comes back untouched"
+    );
     let answer = post(&router, "{}").await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
