@@ -138,36 +138,9 @@ fn env_count(name: &str) -> Option<usize> {
     Some(usize::try_from(n).unwrap_or_else(|_| panic!("{name}={n} is too large")))
 }
 
-// ANCHOR: threads
-/// Threads in this process right now: the entries of `/proc/self/task` (Linux).
-///
-/// # Panics
-///
-/// If `/proc/self/task` cannot be read (not Linux).
-pub fn threads_now() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task lists this process's threads (Linux only)")
-        .count()
-}
-
-/// Waits at most `limit` until no more than `at_most` threads are left in this process.
-///
-/// A thread that has been joined is gone, but one that was only told to stop (a runtime's
-/// blocking thread, say) may take a moment to exit. Returns the count it saw last on time-out.
-pub fn threads_settle(at_most: usize, limit: Duration) -> Result<(), usize> {
-    let give_up = Instant::now() + limit;
-    loop {
-        let now = threads_now();
-        if now <= at_most {
-            return Ok(());
-        }
-        if Instant::now() >= give_up {
-            return Err(now);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-// ANCHOR_END: threads
+/// Threads in this process, and a bounded wait for them to exit: the course's one helper for
+/// checking that a pool leaves no thread behind.
+pub use course_support::testing::{threads_now, threads_settle};
 
 /// The message every planted panic carries, so the panic hook can keep them quiet.
 pub const PLANTED_PANIC: &str = "planted panic";

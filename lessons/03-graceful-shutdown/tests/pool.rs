@@ -1,7 +1,6 @@
 //! The promises lesson 3's pool keeps, checked with counters rather than timing.
 
-use course_support::testing::{Gauge, RunCounts, within};
-use crossbeam_channel::{Receiver, Sender};
+use course_support::testing::{Gate, Gauge, RunCounts, within};
 use lesson_3::{Pool, Reason, Rejected, Status};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,16 +8,6 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(10);
 const HANG: &str = "does the pool still hold its queue sender, so the workers never see it close?";
-
-/// A gate that jobs wait at until the test opens it (by dropping the sender). The wait is
-/// bounded, so a broken test fails instead of hanging.
-fn gate() -> (Sender<()>, Receiver<()>) {
-    crossbeam_channel::bounded(0)
-}
-
-fn wait_at(gate: &Receiver<()>) {
-    let _ = gate.recv_timeout(Duration::from_secs(5));
-}
 
 /// Waits (bounded) until `n` jobs are inside the gauge.
 fn until_running(gauge: &Gauge, n: usize) {
@@ -82,10 +71,11 @@ fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
 #[test]
 fn dropping_the_pool_waits_for_queued_jobs() {
     let ran = Arc::new(AtomicUsize::new(0));
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let count = Arc::clone(&ran);
     let pool = Pool::new(2, 50, move |_, _: &u64| {
-        wait_at(&gate);
+        held.wait();
         count.fetch_add(1, Ordering::SeqCst);
         Ok(())
     });
@@ -108,7 +98,7 @@ fn dropping_the_pool_waits_for_queued_jobs() {
              queued: Drop must close the queue and then join every worker"
         );
     }
-    drop(open);
+    gate.open();
     let done = dropped.recv_timeout(LIMIT).unwrap_or_else(|_| {
         panic!("dropping the pool did not return after the gate opened: {HANG}")
     });
@@ -117,9 +107,10 @@ fn dropping_the_pool_waits_for_queued_jobs() {
 
 #[test]
 fn shutdown_drains_every_queued_job_and_reports_each_once() {
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let pool = Pool::new(3, 40, move |_, job: &u64| {
-        wait_at(&gate);
+        held.wait();
         if job % 4 == 0 {
             Err(format!("job {job} is a multiple of 4"))
         } else {
@@ -129,7 +120,7 @@ fn shutdown_drains_every_queued_job_and_reports_each_once() {
     for job in 1..=40 {
         pool.submit(job).unwrap();
     }
-    drop(open);
+    gate.open();
     let report = within(LIMIT, "shutdown", HANG, move || pool.shutdown());
     let mut ids: Vec<u64> = report.outcomes.iter().map(|o| o.job).collect();
     ids.sort_unstable();
@@ -152,11 +143,12 @@ fn shutdown_drains_every_queued_job_and_reports_each_once() {
 #[test]
 fn stop_now_returns_with_no_job_running_and_every_job_accounted_for() {
     let gauge = Arc::new(Gauge::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let inside = Arc::clone(&gauge);
     let pool = Pool::new(2, 10, move |_, _: &u64| {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
         Ok(())
     });
     for job in 1..=12 {
@@ -165,7 +157,7 @@ fn stop_now_returns_with_no_job_running_and_every_job_accounted_for() {
     // Two jobs hold both workers at the gate; ten wait in the queue.
     until_running(&gauge, 2);
     pool.stop_handle().stop_now();
-    drop(open);
+    gate.open();
     let report = within(LIMIT, "shutdown after stop-now", HANG, move || {
         pool.shutdown()
     });
@@ -193,11 +185,12 @@ fn stop_now_returns_with_no_job_running_and_every_job_accounted_for() {
 #[test]
 fn shutdown_now_cancels_what_is_queued() {
     let gauge = Arc::new(Gauge::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let inside = Arc::clone(&gauge);
     let pool = Pool::new(1, 5, move |_, _: &u64| {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
         Ok(())
     });
     for job in 1..=6 {
@@ -212,7 +205,7 @@ fn shutdown_now_cancels_what_is_queued() {
         while !flag.is_set() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        drop(open);
+        gate.open();
     });
     let report = within(LIMIT, "shutdown_now", HANG, move || pool.shutdown_now());
     opener.join().unwrap();
@@ -244,11 +237,12 @@ fn shutdown_now_cancels_what_is_queued() {
 #[test]
 fn submit_or_stop_hands_the_job_back_once_stop_fires() {
     let gauge = Arc::new(Gauge::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let inside = Arc::clone(&gauge);
     let pool = Arc::new(Pool::new(1, 1, move |_, _: &u64| {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
         Ok(())
     }));
     let (stop, stopped) = crossbeam_channel::unbounded();
@@ -287,7 +281,7 @@ fn submit_or_stop_hands_the_job_back_once_stop_fires() {
         })
     );
 
-    drop(open);
+    gate.open();
     let pool = Arc::into_inner(pool).expect("the waiting thread has let go of the pool");
     let report = within(LIMIT, "shutdown", HANG, move || pool.shutdown());
     assert_eq!(

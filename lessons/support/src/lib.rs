@@ -4,7 +4,7 @@
 //! - [`timeline`] draws the picture every lesson ends with: one row per worker, one box per job.
 //! - [`svg`] draws the same picture as an SVG image (`--svg FILE`), for the book.
 //! - [`workload`] (feature `workload`) makes seeded job sizes and failures, so `--seed` replays a run.
-//! - [`testing`] holds what the lessons' tests need: bounded waits, an in-flight gauge, running
+//! - [`testing`] (feature `testing`, taken as a dev-dependency) holds what the lessons' tests need: bounded waits, an in-flight gauge, running
 //!   the real binary, and making output stable enough to snapshot.
 //! - [`log`] (feature `log`) prints the server lessons' `tracing` spans and events: the course's
 //!   one-line form by default, JSON with `--log-format json`.
@@ -24,6 +24,7 @@ pub mod postgres;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod svg;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod timeline;
 #[cfg(feature = "workload")]

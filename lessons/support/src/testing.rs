@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Runs `f` on its own thread and waits at most `limit` for it.
@@ -38,6 +38,84 @@ where
         }
     }
 }
+
+/// A gate that jobs wait at until the test opens it: how a test holds jobs inside a pool for
+/// exactly as long as it needs, without sleeping. Clones share one gate; once open, it stays
+/// open. Every wait is bounded ([`Gate::LIMIT`]), so a test that never opens its gate fails on
+/// its own assertions instead of hanging.
+///
+/// ```
+/// use course_support::testing::Gate;
+/// let gate = Gate::new();
+/// let job = { let gate = gate.clone(); std::thread::spawn(move || gate.wait()) };
+/// gate.open();
+/// assert!(job.join().unwrap(), "the job went through once the gate opened");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// The longest a job waits at a gate that stays shut.
+    pub const LIMIT: Duration = Duration::from_secs(5);
+
+    /// A shut gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Opens the gate: every job waiting at it goes on, and so does every job that comes later.
+    pub fn open(&self) {
+        let (open, changed) = &*self.0;
+        *open.lock().expect("never poisoned") = true;
+        changed.notify_all();
+    }
+
+    /// Whether the gate has been opened.
+    pub fn is_open(&self) -> bool {
+        *self.0.0.lock().expect("never poisoned")
+    }
+
+    /// Waits until the gate is open, for at most [`Gate::LIMIT`]. Returns whether it opened.
+    pub fn wait(&self) -> bool {
+        let (open, changed) = &*self.0;
+        let guard = open.lock().expect("never poisoned");
+        let (guard, _) = changed
+            .wait_timeout_while(guard, Gate::LIMIT, |open| !*open)
+            .expect("never poisoned");
+        *guard
+    }
+}
+
+// ANCHOR: threads
+/// Threads in this process right now: the entries of `/proc/self/task` (Linux).
+///
+/// # Panics
+///
+/// If `/proc/self/task` cannot be read (not Linux).
+pub fn threads_now() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task lists this process's threads (Linux only)")
+        .count()
+}
+
+/// Waits at most `limit` until no more than `at_most` threads are left in this process.
+///
+/// A thread that has been joined is gone, but one that was only told to stop (a runtime's
+/// blocking thread, say) may take a moment to exit. Returns the count it saw last on time-out.
+pub fn threads_settle(at_most: usize, limit: Duration) -> Result<(), usize> {
+    let give_up = Instant::now() + limit;
+    loop {
+        let now = threads_now();
+        if now <= at_most {
+            return Ok(());
+        }
+        if Instant::now() >= give_up {
+            return Err(now);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+// ANCHOR_END: threads
 
 /// Counts how many jobs are running at once, and the most there ever were.
 ///
