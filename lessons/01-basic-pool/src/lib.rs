@@ -63,17 +63,14 @@ pub fn worker(
     for job in jobs {
         let started = clock.elapsed();
         if log == Log::Events {
-            println!(
-                "  [{:>4} ms] worker {id} took job {job}",
-                started.as_millis()
-            );
+            course_support::event_line!(started, "worker {id} took job {job}");
         }
         let answer = work(job);
         let finished = clock.elapsed();
         if log == Log::Events {
-            println!(
-                "  [{:>4} ms] worker {id} finished job {job}: {job} → {answer}",
-                finished.as_millis()
+            course_support::event_line!(
+                finished,
+                "worker {id} finished job {job}: {job} → {answer}"
             );
         }
         let done = Done {

@@ -1,7 +1,7 @@
 //! `cargo run -p lesson-1`: three workers double the numbers 1 to 5, and you watch them do it.
 
 use clap::Parser;
-use course_support::{cli, human, svg, timeline};
+use course_support::{cli, human, plural, svg, timeline};
 use lesson_1::Log;
 use std::time::Duration;
 
@@ -90,15 +90,6 @@ fn main() {
         args.jobs
     );
     args.picture.draw_workers(&spans, args.workers, &title);
-}
-
-/// `1 worker`, `3 workers`.
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// The Go article's "add workers and watch the speed", as a table: the same jobs, timed with

@@ -57,17 +57,17 @@ fn main() {
     let outcomes = lesson_2::run(args.workers, jobs, lesson_2::simulate, |o| {
         let at = o.started + o.took;
         match &o.result {
-            Ok(answer) => println!(
-                "  [{:>5} ms] worker {} finished job {} in {}: {} → {answer}",
-                at.as_millis(),
+            Ok(answer) => course_support::event_line!(
+                at,
+                "worker {} finished job {} in {}: {} → {answer}",
                 o.worker,
                 o.job,
                 human(o.took),
                 o.job
             ),
-            Err(err) => println!(
-                "  [{:>5} ms] worker {} failed job {} after {}: {}",
-                at.as_millis(),
+            Err(err) => course_support::event_line!(
+                at,
+                "worker {} failed job {} after {}: {}",
                 o.worker,
                 o.job,
                 human(o.took),

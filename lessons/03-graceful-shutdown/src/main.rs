@@ -127,26 +127,14 @@ fn main() {
 
 /// The work itself: sleep, then succeed or fail as the seed decided.
 fn run_job(worker: usize, job: &Job, clock: Instant, finished: &AtomicUsize) -> Result<(), String> {
-    println!(
-        "  [{:>5} ms] worker {worker} took job {}",
-        clock.elapsed().as_millis(),
-        job.id
-    );
+    course_support::event_line!(clock.elapsed(), "worker {worker} took job {}", job.id);
     std::thread::sleep(job.work);
     finished.fetch_add(1, Ordering::SeqCst);
     if job.fails {
-        println!(
-            "  [{:>5} ms] worker {worker} failed job {}",
-            clock.elapsed().as_millis(),
-            job.id
-        );
+        course_support::event_line!(clock.elapsed(), "worker {worker} failed job {}", job.id);
         Err("simulated failure".into())
     } else {
-        println!(
-            "  [{:>5} ms] worker {worker} finished job {}",
-            clock.elapsed().as_millis(),
-            job.id
-        );
+        course_support::event_line!(clock.elapsed(), "worker {worker} finished job {}", job.id);
         Ok(())
     }
 }

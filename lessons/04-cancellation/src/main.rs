@@ -2,7 +2,7 @@
 //! can cancel the rest; every job still ends in exactly one state.
 
 use clap::Parser;
-use course_support::{cli, human, svg, timeline, workload};
+use course_support::{cli, event_line, human, svg, timeline, workload};
 use lesson_4::{CancelToken, Cause, Config, Job, Outcome, Report, Status};
 use std::time::Duration;
 
@@ -95,35 +95,27 @@ fn main() {
 }
 
 fn print_event(o: &Outcome) {
-    let at = (o.started + o.took).as_millis();
-    let worker = o.worker.expect("workers report only jobs they took");
+    let at = o.started + o.took;
+    let (worker, job) = (o.worker.expect("workers report only jobs they took"), o.job);
     match &o.status {
         Status::Completed(answer) => {
-            println!(
-                "  [{at:>5} ms] worker {worker} finished job {}: {} → {answer}",
-                o.job, o.job
-            )
+            event_line!(at, "worker {worker} finished job {job}: {job} → {answer}")
         }
-        Status::Failed(reason) => {
-            println!(
-                "  [{at:>5} ms] worker {worker} failed job {}: {reason}",
-                o.job
-            )
-        }
-        Status::TimedOut => println!(
-            "  [{at:>5} ms] worker {worker} stopped job {}: timed out after {}",
-            o.job,
+        Status::Failed(reason) => event_line!(at, "worker {worker} failed job {job}: {reason}"),
+        Status::TimedOut => event_line!(
+            at,
+            "worker {worker} stopped job {job}: timed out after {}",
             human(o.took)
         ),
-        Status::Cancelled { started: true } => println!(
-            "  [{at:>5} ms] worker {worker} stopped job {}: cancelled after {}",
-            o.job,
+        Status::Cancelled { started: true } => event_line!(
+            at,
+            "worker {worker} stopped job {job}: cancelled after {}",
             human(o.took)
         ),
         Status::Cancelled { started: false } => {
-            println!(
-                "  [{at:>5} ms] worker {worker} skipped job {}: cancelled before it started",
-                o.job
+            event_line!(
+                at,
+                "worker {worker} skipped job {job}: cancelled before it started"
             )
         }
     }

@@ -4,7 +4,7 @@
 mod compare;
 
 use clap::Parser;
-use course_support::{cli, human, svg, timeline, workload};
+use course_support::{cli, event_line, human, svg, timeline, workload};
 use lesson_5::{Config, Outcome, Pool, Report, Status};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -175,19 +175,27 @@ async fn run_job(job: Job) -> Result<(), String> {
 
 /// Prints the line for a job that has just ended, whichever way it ended.
 fn print_end(o: &Outcome<Job>, limit: Duration) {
-    let at = (o.started + o.took).as_millis();
+    let at = o.started + o.took;
     let worker = o.worker.expect("only workers report as jobs end");
-    let head = format!("  [{at:>5} ms] worker {worker}");
     let id = o.job.spec.id;
     match &o.status {
-        Status::Completed => println!("{head} finished job {id}"),
-        Status::Failed(reason) => println!("{head} failed job {id}: {reason}"),
-        Status::TimedOut => println!("{head} stopped job {id}: timed out after {}", human(limit)),
-        Status::Cancelled { started: true } => {
-            println!("{head} stopped job {id}: cancelled after {}", human(o.took))
-        }
+        Status::Completed => event_line!(at, "worker {worker} finished job {id}"),
+        Status::Failed(reason) => event_line!(at, "worker {worker} failed job {id}: {reason}"),
+        Status::TimedOut => event_line!(
+            at,
+            "worker {worker} stopped job {id}: timed out after {}",
+            human(limit)
+        ),
+        Status::Cancelled { started: true } => event_line!(
+            at,
+            "worker {worker} stopped job {id}: cancelled after {}",
+            human(o.took)
+        ),
         Status::Cancelled { started: false } => {
-            println!("{head} skipped job {id}: cancelled before it started")
+            event_line!(
+                at,
+                "worker {worker} skipped job {id}: cancelled before it started"
+            )
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the same on every run; the priority pool has one worker, so its order of picks is exact.
 
 use clap::Parser;
-use course_support::{cli, svg, timeline, workload};
+use course_support::{cli, plural, svg, timeline, workload};
 use crossbeam_channel::{Receiver, Sender};
 use lesson_8::dynamic::{self, DynamicPool, Limits, Why};
 use lesson_8::priority::{Config, Priority, PriorityPool, max_overtakers};
@@ -277,10 +277,7 @@ fn narrate(event: &dynamic::Event, seen: &Mutex<Seen>, finished: &Sender<()>) {
             panicked,
         } => {
             let end = *started + *took;
-            println!(
-                "  [{:>5} ms] worker {worker} finished job {job}",
-                end.as_millis()
-            );
+            course_support::event_line!(end, "worker {worker} finished job {job}");
             seen.spans.push(timeline::Span {
                 worker: *worker,
                 job: *job,
@@ -475,14 +472,5 @@ fn describe(order: &[(u64, u64, Priority)], aging: Option<u32>) {
             "   No low job was passed by more than {passed} later high jobs; the bound is {}.",
             max_overtakers(HIGH, LOW, step)
         ),
-    }
-}
-
-/// `1 worker`, `2 workers`.
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }

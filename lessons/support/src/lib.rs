@@ -32,6 +32,45 @@ pub mod workload;
 
 use std::time::Duration;
 
+/// Prints one of the course's event lines: the time since the run's start in milliseconds,
+/// right-aligned in five places, then what happened, formatted as `format!` would. Every
+/// lesson prints its events this way (the server lessons through `tracing`, whose readable form
+/// is the same line, see `log`).
+///
+/// ```
+/// use std::time::Duration;
+/// let (worker, job) = (2, 7);
+/// // Prints `  [   44 ms] worker 2 took job 7`.
+/// course_support::event_line!(Duration::from_millis(44), "worker {worker} took job {job}");
+/// assert_eq!(course_support::event_text(Duration::from_millis(44), "worker 2 took job 7"),
+///            "  [   44 ms] worker 2 took job 7");
+/// ```
+#[macro_export]
+macro_rules! event_line {
+    ($at:expr, $($what:tt)+) => {
+        ::std::println!("{}", $crate::event_text($at, ::std::format_args!($($what)+)))
+    };
+}
+
+/// The text of an event line, as [`event_line!`] prints it.
+pub fn event_text(at: Duration, what: impl std::fmt::Display) -> String {
+    format!("  [{:>5} ms] {what}", at.as_millis())
+}
+
+/// `1 worker`, `3 workers`: a count and its noun, plural when it is not one.
+///
+/// ```
+/// assert_eq!(course_support::plural(1, "worker"), "1 worker");
+/// assert_eq!(course_support::plural(3, "probe"), "3 probes");
+/// ```
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Formats a duration the way the lessons print them: `850 µs`, `120 ms`, `2.40 s`.
 ///
 /// ```
