@@ -1,7 +1,6 @@
 //! The advanced pool's promises, checked with counters and an injected clock, not sleeps.
 
-use course_support::testing::{Gauge, RunCounts, within};
-use crossbeam_channel::{Receiver, Sender};
+use course_support::testing::{Gate, Gauge, RunCounts, within};
 use lesson_7::{
     BreakerConfig, BreakerState, Clock, ConfigError, Event, ManualClock, Pool, Reason, Rejected,
     Status, Stop, Transition,
@@ -17,11 +16,6 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A gate jobs wait at (bounded) until the test drops the sender.
-fn gate() -> (Sender<()>, Receiver<()>) {
-    crossbeam_channel::bounded(0)
-}
-
 fn until_running(gauge: &Gauge, n: usize) {
     assert!(
         gauge.wait_for_peak(n, Duration::from_secs(5)),
@@ -31,14 +25,14 @@ fn until_running(gauge: &Gauge, n: usize) {
 }
 
 /// A pool whose jobs wait at `gate` and count themselves in `gauge`.
-fn gated_pool(workers: usize, queue: usize, gauge: &Arc<Gauge>, gate: &Receiver<()>) -> Pool<u64> {
+fn gated_pool(workers: usize, queue: usize, gauge: &Arc<Gauge>, gate: &Gate) -> Pool<u64> {
     let (inside, gate) = (Arc::clone(gauge), gate.clone());
     Pool::builder()
         .workers(workers)
         .queue(queue)
         .build(move |_: &u64, _| {
             let _running = inside.enter();
-            let _ = gate.recv_timeout(Duration::from_secs(5));
+            gate.wait();
             Ok(())
         })
         .unwrap()
@@ -151,8 +145,8 @@ fn no_more_than_workers_jobs_run_at_once_and_the_pool_gets_there() {
 #[test]
 fn try_submit_hands_the_job_back_when_the_queue_is_full() {
     let gauge = Arc::new(Gauge::new());
-    let (open, wait) = gate();
-    let pool = gated_pool(1, 2, &gauge, &wait);
+    let gate = Gate::new();
+    let pool = gated_pool(1, 2, &gauge, &gate);
     pool.try_submit(1).unwrap();
     until_running(&gauge, 1);
     pool.try_submit(2).unwrap();
@@ -168,7 +162,7 @@ fn try_submit_hands_the_job_back_when_the_queue_is_full() {
     );
     let refused = pool.submit_timeout(5, ms(20)).unwrap_err();
     assert_eq!((refused.job, refused.reason), (5, Reason::Timeout));
-    drop(open);
+    gate.open();
     let report = within(LIMIT, "shutdown", HANG, move || {
         pool.shutdown(Stop::Drain, None)
     });
@@ -260,11 +254,13 @@ fn a_blocking_submit_waits_for_tokens_on_the_pools_clock() {
 }
 
 /// A breaker test's job: whether it succeeds, and a gate it waits at first.
-type Verdict = (bool, Receiver<()>);
+type Verdict = (bool, Gate);
 
 /// A job that runs at once.
 fn now(ok: bool) -> Verdict {
-    (ok, gate().1) // the gate's sender is already gone, so it is open
+    let gate = Gate::new();
+    gate.open();
+    (ok, gate)
 }
 
 /// A pool with a breaker (3 failures, 100 ms cool-down, 2 probes) on a manual clock, and a log
@@ -287,7 +283,7 @@ fn breaker_pool() -> (Pool<Verdict>, Arc<ManualClock>, Arc<Mutex<Vec<Transition>
             }
         })
         .build(|(ok, gate): &Verdict, _| {
-            let _ = gate.recv_timeout(Duration::from_secs(5));
+            gate.wait();
             if *ok { Ok(()) } else { Err("down".into()) }
         })
         .unwrap();
@@ -329,16 +325,16 @@ fn the_breaker_goes_round_its_whole_cycle_through_the_pool() {
     assert_eq!(pool.submit(now(true)).unwrap_err().reason, Reason::Breaker);
     // Open → half-open after the cool-down: two probes, held at a gate, and no third job.
     clock.advance(ms(1));
-    let (open, wait) = gate();
-    pool.try_submit((true, wait.clone())).unwrap();
-    pool.try_submit((true, wait.clone())).unwrap();
+    let gate = Gate::new();
+    pool.try_submit((true, gate.clone())).unwrap();
+    pool.try_submit((true, gate.clone())).unwrap();
     assert_eq!(
         pool.try_submit(now(true)).unwrap_err().reason,
         Reason::Breaker
     );
     assert_eq!(pool.breaker_state(), Some(BreakerState::HalfOpen));
     // Half-open → closed when both probes succeed.
-    drop(open);
+    gate.open();
     idle(&pool);
     assert_eq!(pool.breaker_state(), Some(BreakerState::Closed));
     pool.try_submit(now(true)).unwrap();

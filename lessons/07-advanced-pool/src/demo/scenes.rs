@@ -3,7 +3,7 @@
 
 use crate::demo::args::Args;
 use crate::demo::jobs::{Job, Plan, gated, job};
-use crate::demo::show::{names, plural, say, state};
+use crate::demo::show::{names, say, state};
 use crate::demo::stage::Stage;
 use course_support::{human, timeline};
 use lesson_7::rate::{ConcurrencyCap, RateLimiter};
@@ -24,7 +24,7 @@ pub fn introduction(stage: &Stage, args: &Args) {
         args.burst,
         args.breaker_failures,
         human(args.cooldown_ms),
-        plural(args.probes, "probe")
+        course_support::plural(args.probes as usize, "probe")
     );
     say!(
         quiet,

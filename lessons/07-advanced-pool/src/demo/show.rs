@@ -3,7 +3,7 @@
 
 use crate::demo::args::Args;
 use crate::demo::jobs::Job;
-use course_support::timeline;
+use course_support::{event_line, timeline};
 use lesson_7::{Clock, Event, ManualClock, Pool, Reason, Snapshot, Status};
 use std::sync::Mutex;
 
@@ -44,21 +44,17 @@ pub fn narrate(
             started,
             took,
         } => {
-            let at = (*started + *took).as_millis();
-            match status {
-                Status::Completed => {
-                    say!(quiet, "  [{at:>5} ms] worker {worker} finished job {id}")
+            let at = *started + *took;
+            if !quiet {
+                match status {
+                    Status::Completed => event_line!(at, "worker {worker} finished job {id}"),
+                    Status::Failed(reason) => {
+                        event_line!(at, "worker {worker} failed job {id}: {reason}")
+                    }
+                    Status::Panicked(message) => {
+                        event_line!(at, "worker {worker} caught a panic in job {id}: {message}")
+                    }
                 }
-                Status::Failed(reason) => {
-                    say!(
-                        quiet,
-                        "  [{at:>5} ms] worker {worker} failed job {id}: {reason}"
-                    )
-                }
-                Status::Panicked(message) => say!(
-                    quiet,
-                    "  [{at:>5} ms] worker {worker} caught a panic in job {id}: {message}"
-                ),
             }
             spans
                 .lock()
@@ -133,14 +129,5 @@ pub fn names(reasons: &[Reason]) -> String {
         "none".into()
     } else {
         names.join(", ")
-    }
-}
-
-/// `1 probe`, `2 probes`.
-pub fn plural(n: u32, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
