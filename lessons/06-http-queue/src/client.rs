@@ -1,5 +1,5 @@
-//! The demo's tiny HTTP client: one request per connection, written and read by hand over a
-//! `TcpStream`, so the demo shows exactly what went over the wire.
+//! The demo's tiny HTTP client: one HTTP/1.1 request per connection, written and read by hand
+//! over a `TcpStream`, so the demo needs no HTTP client crate.
 
 use std::net::SocketAddr;
 use std::time::Duration;
