@@ -164,8 +164,8 @@ impl Board {
                     task.error =
                         Some("failed on purpose: the request asked for \"fail\": true".into())
                 }
-                TaskState::Abandoned => {
-                    task.error = Some("abandoned: the server was told to stop now".into())
+                TaskState::Cancelled => {
+                    task.error = Some("cancelled: the server was told to stop now".into())
                 }
                 _ => {}
             }
@@ -175,7 +175,7 @@ impl Board {
                 task.ended = Some(now);
                 // New: how long it ran, if its work came to an end (done or failed); an
                 // interrupted task's did not, and would only blur the histogram.
-                if state != TaskState::Abandoned {
+                if state != TaskState::Cancelled {
                     let ran = now.saturating_sub(started);
                     exposition.ran.observe(ran.as_secs_f64());
                 }

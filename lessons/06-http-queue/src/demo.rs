@@ -117,7 +117,7 @@ pub async fn run(
     println!(
         "GET /tasks/1 to /tasks/{}: {} done, {} failed ({}).",
         args.queue,
-        count("done"),
+        count("completed"),
         count("failed"),
         failed.join(", ")
     );

@@ -42,7 +42,7 @@
 //!     let id = handle.try_submit(TaskSpec { duration_ms: 10, fail: false }).expect("room in the queue");
 //!     assert_eq!(id, 1, "ids start at 1");
 //!     let report = queue.shutdown().await; // closes the queue and waits for the workers
-//!     assert_eq!(report.tasks[0].state, TaskState::Done);
+//!     assert_eq!(report.tasks[0].state, TaskState::Completed);
 //! });
 //! ```
 

@@ -17,14 +17,16 @@ pub(crate) const TARGET: &str = "lesson_6";
 /// Logs that task `id` moved to `state`, as a `tracing` event in the current span. The message
 /// is what the readable form prints after `worker N` (`took job 7`); in the structured form the
 /// span adds the task's id and worker, and `state` says what happened in a field of its own.
-/// A failed or abandoned task is a `WARN`, so `RUST_LOG=warn` shows just what went wrong.
+/// A failed or cancelled task is a `WARN`, so `RUST_LOG=warn` shows just what went wrong.
 pub(crate) fn log(id: u64, state: TaskState) {
     match state {
         TaskState::Running => tracing::info!(target: TARGET, state = "running", "took job {id}"),
-        TaskState::Done => tracing::info!(target: TARGET, state = "done", "finished job {id}"),
+        TaskState::Completed => {
+            tracing::info!(target: TARGET, state = "completed", "finished job {id}")
+        }
         TaskState::Failed => tracing::warn!(target: TARGET, state = "failed", "failed job {id}"),
-        TaskState::Abandoned => {
-            tracing::warn!(target: TARGET, state = "abandoned", "abandoned job {id}")
+        TaskState::Cancelled => {
+            tracing::warn!(target: TARGET, state = "cancelled", "cancelled job {id}")
         }
         TaskState::Queued => unreachable!("a task never goes back to the queue"),
     }

@@ -227,7 +227,7 @@ async fn main() -> ExitCode {
         ),
     );
     // Closes the queue and waits for the workers: they run everything still queued, or, if a
-    // second signal cancels `stop_now` meanwhile, abandon it.
+    // second signal cancels `stop_now` meanwhile, cancel it.
     let report = queue.shutdown().await;
     match format {
         Format::Readable => print_report(&report, args.workers),
@@ -239,7 +239,7 @@ async fn main() -> ExitCode {
     );
     args.picture
         .draw_workers(&report.spans(), args.workers, &title);
-    if report.count(TaskState::Abandoned) > 0 || report.lost() > 0 {
+    if report.count(TaskState::Cancelled) > 0 || report.lost() > 0 {
         // The conventional code for "stopped by Ctrl-C" (128 + SIGINT): work was left undone.
         ExitCode::from(130)
     } else {

@@ -21,7 +21,7 @@ pub const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 /// The counters `GET /metrics.json` answers (and `GET /metrics`, in Prometheus's format). They
-/// add up: `accepted == queued + running + completed + failed + abandoned`.
+/// add up: `accepted == queued + running + completed + failed + cancelled`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Metrics {
     /// Tasks the queue took (answered `202`).
@@ -36,8 +36,8 @@ pub struct Metrics {
     pub completed: u64,
     /// Tasks whose work ended in an error.
     pub failed: u64,
-    /// Tasks stop-now abandoned.
-    pub abandoned: u64,
+    /// Tasks stop-now cancelled.
+    pub cancelled: u64,
     /// How many workers there are.
     pub workers: usize,
     /// How many tasks the queue holds before it answers `503`.
@@ -49,9 +49,9 @@ pub(crate) fn counter(metrics: &mut Metrics, state: TaskState) -> &mut u64 {
     match state {
         TaskState::Queued => &mut metrics.queued,
         TaskState::Running => &mut metrics.running,
-        TaskState::Done => &mut metrics.completed,
+        TaskState::Completed => &mut metrics.completed,
         TaskState::Failed => &mut metrics.failed,
-        TaskState::Abandoned => &mut metrics.abandoned,
+        TaskState::Cancelled => &mut metrics.cancelled,
     }
 }
 
@@ -66,7 +66,7 @@ pub(crate) struct Exposition {
     pub(crate) rejected: Counter,
     pub(crate) completed: Counter,
     pub(crate) failed: Counter,
-    pub(crate) abandoned: Counter,
+    pub(crate) cancelled: Counter,
     pub(crate) queued: Gauge,
     pub(crate) running: Gauge,
     /// How long each task waited in the queue before a worker started it.
@@ -84,7 +84,7 @@ impl Exposition {
             rejected: Counter::default(),
             completed: Counter::default(),
             failed: Counter::default(),
-            abandoned: Counter::default(),
+            cancelled: Counter::default(),
             queued: Gauge::default(),
             running: Gauge::default(),
             waited: Histogram::new(LATENCY_BUCKETS),
@@ -115,9 +115,9 @@ impl Exposition {
             exposition.failed.clone(),
         );
         registry.register(
-            "tasks_abandoned",
-            "Accepted tasks that stop-now abandoned, before they started or while they ran",
-            exposition.abandoned.clone(),
+            "tasks_cancelled",
+            "Accepted tasks that stop-now cancelled, before they started or while they ran",
+            exposition.cancelled.clone(),
         );
         registry.register(
             "tasks_queued",
@@ -164,7 +164,7 @@ impl Exposition {
                 self.running.dec();
             }
             // A task never leaves an end state.
-            TaskState::Done | TaskState::Failed | TaskState::Abandoned => {}
+            TaskState::Completed | TaskState::Failed | TaskState::Cancelled => {}
         }
         match to {
             TaskState::Queued => {
@@ -173,14 +173,14 @@ impl Exposition {
             TaskState::Running => {
                 self.running.inc();
             }
-            TaskState::Done => {
+            TaskState::Completed => {
                 self.completed.inc();
             }
             TaskState::Failed => {
                 self.failed.inc();
             }
-            TaskState::Abandoned => {
-                self.abandoned.inc();
+            TaskState::Cancelled => {
+                self.cancelled.inc();
             }
         }
     }

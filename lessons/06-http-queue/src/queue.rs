@@ -1,5 +1,5 @@
 //! The pool: worker tasks behind a bounded queue, started paused or running, and a shutdown
-//! that finishes every accepted task (or, on stop-now, abandons what is left).
+//! that finishes every accepted task (or, on stop-now, cancels what is left).
 
 use crate::board::{Board, Handle, Inner};
 use crate::log::TARGET;
@@ -44,7 +44,7 @@ pub struct TaskQueue {
     workers: JoinSet<()>,
     /// New: cancelled by `resume` (or by shutdown); paused workers wait for it.
     resume: CancellationToken,
-    /// Cancelled for stop-now: workers abandon queued tasks and interrupt the running ones.
+    /// Cancelled for stop-now: workers cancel queued tasks and interrupt the running ones.
     stop_now: CancellationToken,
 }
 // ANCHOR_END: queue
@@ -124,7 +124,7 @@ impl TaskQueue {
     // ANCHOR: shutdown
     /// Stops taking tasks, lets the workers finish every queued one, and reports on all of them.
     ///
-    /// If the stop-now token is cancelled meanwhile, the workers abandon what is left instead.
+    /// If the stop-now token is cancelled meanwhile, the workers cancel what is left instead.
     /// Takes the queue by value, so nothing can be submitted through it afterwards (a `Handle`
     /// still held somewhere gets [`Reason::Closed`]).
     ///
@@ -171,16 +171,16 @@ async fn worker(
         let span = info_span!(target: TARGET, parent: None, "task", task = task.id, worker = id);
         async {
             if stop_now.is_cancelled() {
-                board.record(task.id, id, TaskState::Abandoned);
+                board.record(task.id, id, TaskState::Cancelled);
                 return;
             }
             board.record(task.id, id, TaskState::Running);
             let end = tokio::select! {
                 // Polled first, so stop-now wins even when the work ends at the same moment.
                 biased;
-                () = stop_now.cancelled() => TaskState::Abandoned,
+                () = stop_now.cancelled() => TaskState::Cancelled,
                 () = tokio::time::sleep(task.work) => {
-                    if task.fail { TaskState::Failed } else { TaskState::Done }
+                    if task.fail { TaskState::Failed } else { TaskState::Completed }
                 }
             };
             board.record(task.id, id, end);

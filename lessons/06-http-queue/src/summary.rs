@@ -13,25 +13,25 @@ fn tasks(ids: Vec<u64>) -> String {
     }
 }
 
-/// `Report: 16 accepted = 15 completed + 1 failed + 0 abandoned; 8 turned away with 503.`
+/// `Report: 16 accepted = 15 completed + 1 failed + 0 cancelled; 8 turned away with 503.`
 fn report_line(report: &Report) -> String {
     format!(
-        "Report: {} accepted = {} completed + {} failed + {} abandoned; {} turned away with 503.",
+        "Report: {} accepted = {} completed + {} failed + {} cancelled; {} turned away with 503.",
         report.accepted(),
-        report.count(TaskState::Done),
+        report.count(TaskState::Completed),
         report.count(TaskState::Failed),
-        report.count(TaskState::Abandoned),
+        report.count(TaskState::Cancelled),
         report.metrics.rejected
     )
 }
 
 /// The report in the structured form: one event, its counts and ids in fields of their own,
 /// and no picture in the terminal (`--svg` still draws one). An `ERROR` if a task was lost (a
-/// worker panicked), a `WARN` if some were abandoned (exit code 130), else `INFO`.
+/// worker panicked), a `WARN` if some were cancelled (exit code 130), else `INFO`.
 pub fn log_report(report: &Report) {
     let message = report_line(report);
     let failed = report.ids(TaskState::Failed);
-    let abandoned = report.ids(TaskState::Abandoned);
+    let cancelled = report.ids(TaskState::Cancelled);
     // A level must be a constant in `tracing`'s macros, so the one event is written once here.
     macro_rules! report {
         ($level:expr) => {
@@ -40,20 +40,20 @@ pub fn log_report(report: &Report) {
                 target: "lesson_6",
                 $level,
                 accepted = report.accepted(),
-                completed = report.count(TaskState::Done),
+                completed = report.count(TaskState::Completed),
                 failed = failed.len(),
-                abandoned = abandoned.len(),
+                cancelled = cancelled.len(),
                 rejected = report.metrics.rejected,
                 lost = report.lost(),
                 failed_ids = ?failed,
-                abandoned_ids = ?abandoned,
+                cancelled_ids = ?cancelled,
                 "{message}"
             )
         };
     }
     if report.lost() > 0 {
         report!(tracing::Level::ERROR);
-    } else if !abandoned.is_empty() {
+    } else if !cancelled.is_empty() {
         report!(tracing::Level::WARN);
     } else {
         report!(tracing::Level::INFO);
@@ -68,15 +68,15 @@ pub fn print_report(report: &Report, workers: usize) {
     let (interrupted, never_started): (Vec<_>, Vec<_>) = report
         .tasks
         .iter()
-        .filter(|t| t.state == TaskState::Abandoned)
+        .filter(|t| t.state == TaskState::Cancelled)
         .partition(|t| t.started.is_some());
     if !interrupted.is_empty() {
         let ids = interrupted.iter().map(|t| t.id).collect();
-        println!("Abandoned while running (interrupted): {}", tasks(ids));
+        println!("Cancelled while running (interrupted): {}", tasks(ids));
     }
     if !never_started.is_empty() {
         let ids = never_started.iter().map(|t| t.id).collect();
-        println!("Abandoned before they started: {}", tasks(ids));
+        println!("Cancelled before they started: {}", tasks(ids));
     }
     if report.lost() > 0 {
         println!(

@@ -38,7 +38,7 @@ impl Default for TaskSpec {
 }
 
 // ANCHOR: state
-/// Where a task is. A task the queue accepted always ends in `Done`, `Failed` or `Abandoned`.
+/// Where a task is. A task the queue accepted always ends in `Done`, `Failed` or `Cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskState {
@@ -47,11 +47,11 @@ pub enum TaskState {
     /// A worker is doing its work now.
     Running,
     /// The work is done.
-    Done,
+    Completed,
     /// The work ended in an error (here: the client asked for `"fail": true`).
     Failed,
     /// Stop-now came first: the task never started, or was interrupted while it ran.
-    Abandoned,
+    Cancelled,
 }
 
 /// One accepted task, as `GET /tasks/{id}` shows it.
@@ -68,7 +68,7 @@ pub struct TaskInfo {
     /// The worker that took it; absent while it is queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker: Option<usize>,
-    /// Why it failed or was abandoned; absent otherwise.
+    /// Why it failed or was cancelled; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// When the queue accepted it, measured from the queue's start.
@@ -139,7 +139,7 @@ impl Report {
                     job: t.id,
                     start: t.started?,
                     end: t.ended?,
-                    failed: t.state != TaskState::Done,
+                    failed: t.state != TaskState::Completed,
                 })
             })
             .collect()

@@ -151,7 +151,7 @@ async fn a_task_is_queued_until_a_worker_takes_it_then_done() {
     bounded(
         "waiting for task 1 to be done",
         "did resume() let the worker start?",
-        until_state(&router, id, "done"),
+        until_state(&router, id, "completed"),
     )
     .await;
     let done = get(&router, "/tasks/1").await.json;
@@ -202,7 +202,11 @@ async fn a_full_queue_answers_503_with_retry_after_and_never_waits() {
         queue.shutdown(),
     )
     .await;
-    assert_eq!(report.count(TaskState::Done), 3, "every accepted task ran");
+    assert_eq!(
+        report.count(TaskState::Completed),
+        3,
+        "every accepted task ran"
+    );
 }
 
 #[tokio::test]
@@ -420,7 +424,7 @@ async fn metrics_add_up_while_tasks_run_and_after() {
         let n = |k: &str| m[k].as_u64().unwrap();
         assert_eq!(
             n("accepted"),
-            n("queued") + n("running") + n("completed") + n("failed") + n("abandoned"),
+            n("queued") + n("running") + n("completed") + n("failed") + n("cancelled"),
             "{m}"
         );
         assert!(n("running") <= 3 && n("queued") <= 8, "{m}");
@@ -525,14 +529,14 @@ async fn once_shutdown_begins_new_tasks_get_503_and_every_accepted_task_still_ru
     .await
     .unwrap();
     assert_eq!(
-        (report.accepted(), report.count(TaskState::Done)),
+        (report.accepted(), report.count(TaskState::Completed)),
         (6 + before_close, 6 + before_close),
         "every task accepted before the close ran"
     );
 }
 
 #[tokio::test]
-async fn stop_now_abandons_queued_tasks_and_interrupts_the_running_one() {
+async fn stop_now_cancels_queued_tasks_and_interrupts_the_running_one() {
     let (queue, router) = app(1, 4, false);
     post(&router, r#"{"duration_ms": 60000}"#).await;
     bounded(
@@ -552,7 +556,7 @@ async fn stop_now_abandons_queued_tasks_and_interrupts_the_running_one() {
         queue.shutdown(),
     )
     .await;
-    assert_eq!(report.ids(TaskState::Abandoned), [1, 2, 3, 4]);
+    assert_eq!(report.ids(TaskState::Cancelled), [1, 2, 3, 4]);
     assert!(
         report.tasks[0].started.is_some(),
         "task 1 was interrupted while running"
@@ -603,7 +607,7 @@ async fn every_accepted_task_runs_exactly_once_with_many_submitters() {
     )
     .await;
     assert_eq!(
-        report.count(TaskState::Done) as u64,
+        report.count(TaskState::Completed) as u64,
         accepted,
         "every accepted task ran"
     );
@@ -659,7 +663,7 @@ const SAME_COUNTS: [(&str, &str); 9] = [
     ("rejected", "taskqueue_tasks_rejected_total"),
     ("completed", "taskqueue_tasks_completed_total"),
     ("failed", "taskqueue_tasks_failed_total"),
-    ("abandoned", "taskqueue_tasks_abandoned_total"),
+    ("cancelled", "taskqueue_tasks_cancelled_total"),
     ("queued", "taskqueue_tasks_queued"),
     ("running", "taskqueue_tasks_running"),
     ("workers", "taskqueue_workers"),
@@ -754,7 +758,7 @@ impl Scrape {
                 + n("running")
                 + n("completed_total")
                 + n("failed_total")
-                + n("abandoned_total"),
+                + n("cancelled_total"),
             "{}",
             self.text
         );
@@ -822,13 +826,13 @@ async fn metrics_is_a_prometheus_scrape_that_agrees_with_the_json() {
         json,
         json!({
             "accepted": 4, "rejected": 4, "queued": 0, "running": 0,
-            "completed": 3, "failed": 1, "abandoned": 0, "workers": 2, "capacity": 4
+            "completed": 3, "failed": 1, "cancelled": 0, "workers": 2, "capacity": 4
         })
     );
     let after = scrape(&router).await;
     after.agrees_with(&json);
     after.adds_up();
-    let finished = (report.count(TaskState::Done) + report.count(TaskState::Failed)) as u64;
+    let finished = (report.count(TaskState::Completed) + report.count(TaskState::Failed)) as u64;
     for name in HISTOGRAMS {
         assert_eq!(
             after.histogram(name).1,
@@ -852,7 +856,7 @@ async fn metrics_is_a_prometheus_scrape_that_agrees_with_the_json() {
 }
 
 #[tokio::test]
-async fn stop_now_counts_abandoned_tasks_and_leaves_interrupted_ones_out_of_the_run_histogram() {
+async fn stop_now_counts_cancelled_tasks_and_leaves_interrupted_ones_out_of_the_run_histogram() {
     let (queue, router) = app(1, 4, false);
     post(&router, r#"{"duration_ms": 60000}"#).await;
     bounded(
@@ -883,7 +887,7 @@ async fn stop_now_counts_abandoned_tasks_and_leaves_interrupted_ones_out_of_the_
     let after = scrape(&router).await;
     after.agrees_with(&get(&router, "/metrics.json").await.json);
     after.adds_up();
-    assert_eq!(after.count("taskqueue_tasks_abandoned_total"), 3);
+    assert_eq!(after.count("taskqueue_tasks_cancelled_total"), 3);
     assert_eq!(
         after.histogram("taskqueue_task_wait_seconds").1,
         1,

@@ -45,7 +45,7 @@ fn the_demo_prints_what_the_book_shows() {
     // The burst meets paused workers, so these are exact, not "about": 16 accepted, 8 turned away.
     assert!(
         output.contains(
-            "Report: 16 accepted = 15 completed + 1 failed + 0 abandoned; 8 turned away with 503."
+            "Report: 16 accepted = 15 completed + 1 failed + 0 cancelled; 8 turned away with 503."
         ),
         "{output}"
     );

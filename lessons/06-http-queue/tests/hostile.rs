@@ -691,9 +691,9 @@ fn sigterm_during_a_hostile_burst_finishes_every_accepted_task() {
         (1..=accepted).collect::<Vec<_>>(),
         "every 202 the clients saw carries its own id, and no accepted task went unreported"
     );
-    let [report_accepted, completed, failed, abandoned, rejected] = report_counts(&output);
+    let [report_accepted, completed, failed, cancelled, rejected] = report_counts(&output);
     assert_eq!(
-        (report_accepted, completed, failed, abandoned),
+        (report_accepted, completed, failed, cancelled),
         (accepted, accepted, 0, 0),
         "every accepted task, and only those, completed:\n{output}"
     );

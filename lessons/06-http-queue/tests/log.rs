@@ -98,7 +98,7 @@ async fn the_json_form_carries_each_tasks_id_and_worker_on_its_lines() {
     for task in &report.tasks {
         let (id, worker) = (task.id, task.worker.expect("every task ran"));
         let end = match task.fail {
-            false => ("finished", "INFO", "done"),
+            false => ("finished", "INFO", "completed"),
             true => ("failed", "WARN", "failed"),
         };
         for (verb, level, state) in [("took", "INFO", "running"), end] {

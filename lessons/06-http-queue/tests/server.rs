@@ -167,7 +167,7 @@ fn a_task_is_accepted_with_202_and_then_done() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let task = http(server.addr, "GET", "/tasks/1", None).json();
-        if task["state"] == "done" {
+        if task["state"] == "completed" {
             assert!(task["worker"] == 1 || task["worker"] == 2, "{task}");
             break;
         }
@@ -193,7 +193,7 @@ fn a_task_is_accepted_with_202_and_then_done() {
 }
 
 #[test]
-fn a_full_queue_answers_503_at_once_and_a_second_signal_abandons_the_rest() {
+fn a_full_queue_answers_503_at_once_and_a_second_signal_cancels_the_rest() {
     let mut server = Server::start(&["--workers", "1", "--queue", "2"]);
     let addr = server.addr;
     // Task 1 holds the only worker for 5 s. The three requests below take milliseconds, so the
@@ -231,8 +231,8 @@ fn a_full_queue_answers_503_at_once_and_a_second_signal_abandons_the_rest() {
         "task 1 interrupted, 2 and 3 never started, one 503:\n{output}"
     );
     assert!(
-        output.contains("Abandoned while running (interrupted): task 1\n")
-            && output.contains("Abandoned before they started: tasks 2, 3\n"),
+        output.contains("Cancelled while running (interrupted): task 1\n")
+            && output.contains("Cancelled before they started: tasks 2, 3\n"),
         "{output}"
     );
 }
@@ -362,12 +362,12 @@ fn a_burst_of_2000_requests_loses_no_accepted_task_and_memory_stays_bounded() {
     server.signal("TERM");
     let (code, output) = server.finish(Duration::from_secs(30));
     assert_eq!(code, Some(0), "{output}");
-    let [report_accepted, completed, failed, abandoned, rejected] = report_counts(&output);
+    let [report_accepted, completed, failed, cancelled, rejected] = report_counts(&output);
     assert_eq!(
         report_accepted, accepted,
         "the server accepted what the clients saw accepted"
     );
-    assert_eq!((completed, failed, abandoned), (accepted, 0, 0));
+    assert_eq!((completed, failed, cancelled), (accepted, 0, 0));
     assert_eq!(
         rejected, turned_away,
         "and turned away what they saw turned away"
