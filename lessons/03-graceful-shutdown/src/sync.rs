@@ -19,6 +19,12 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize};
 pub(crate) use loom::thread::{self, JoinHandle};
 // ANCHOR_END: swap
 
+/// The pool's queue: crossbeam's channel. Model tests (`--cfg loom`) need a queue loom can see
+/// into: there, `channel` stands for the loom-built channel below, which has the same API, so
+/// the pool's code reads the same in both builds.
+#[cfg(not(loom))]
+pub(crate) use crossbeam_channel as channel;
+
 /// Loom cannot see inside crossbeam's channel (its own atomics and parking), so a model-test
 /// build uses the support crate's stand-in: a queue behind a loom `Mutex` and `Condvar`, with
 /// the part of crossbeam-channel's API the pools use and the same rules.
