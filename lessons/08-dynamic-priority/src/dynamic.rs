@@ -6,115 +6,27 @@
 //! A channel would carry the jobs just as well, but the decision to grow needs to know how many
 //! jobs are waiting and how many workers are free *at the same instant*, and one lock over all
 //! of that is the simplest way to know it.
+//!
+//! This file holds the state under that lock and the pool's start. The limits are in
+//! `dynamic/limits.rs`, what an observer hears in `dynamic/event.rs`, the way in (growing, and
+//! resizing) in `dynamic/submit.rs`, a worker's life (started, its loop, retired) in
+//! `dynamic/worker.rs`, and the way out in `dynamic/shutdown.rs`.
+
+mod event;
+mod limits;
+mod shutdown;
+mod submit;
+mod worker;
+
+pub use event::{Event, Why};
+pub use limits::Limits;
+pub use shutdown::Report;
 
 use crate::ConfigError;
 use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-// ANCHOR: limits
-/// How many workers the pool may have, and how long a worker waits for work before retiring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Workers kept alive even when there is nothing to do (0 is allowed: a pool that sleeps).
-    pub min: usize,
-    /// Workers the pool never goes above, however long the queue.
-    pub max: usize,
-    /// How long a worker above `min` waits for a job before it retires.
-    pub idle: Duration,
-}
-
-impl Limits {
-    /// Checks the limits: `1 <= max <= MAX_WORKERS`, `min <= max`, and an idle timeout above 0.
-    pub fn check(&self) -> Result<(), ConfigError> {
-        match self.max {
-            0 => return Err(ConfigError::NoWorkers),
-            n if n > crate::MAX_WORKERS => return Err(ConfigError::TooManyWorkers(n)),
-            _ => {}
-        }
-        if self.min > self.max {
-            return Err(ConfigError::MinAboveMax {
-                min: self.min,
-                max: self.max,
-            });
-        }
-        if self.idle.is_zero() {
-            return Err(ConfigError::NoIdleTimeout);
-        }
-        Ok(())
-    }
-}
-// ANCHOR_END: limits
-
-/// Why a worker was started or retired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
-    /// Started to bring the pool up to `min`.
-    Floor,
-    /// Started because a job found no free worker.
-    Backlog,
-    /// Retired after waiting the idle timeout with nothing to do.
-    Idle,
-    /// Retired, between jobs, because a resize lowered `max` below the workers alive.
-    Surplus,
-    /// Retired because the pool shut down and the queue was empty.
-    Shutdown,
-}
-
-/// Something that happened, for whoever watches the pool (see [`DynamicPool::observed`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A worker thread was started; `alive` counts it.
-    Started {
-        /// The worker's number: from 1, never reused, so each is one thread.
-        worker: usize,
-        /// Workers alive after this change.
-        alive: usize,
-        /// Why.
-        why: Why,
-    },
-    /// A worker left its loop; its thread is about to end.
-    Retired {
-        /// The worker's number.
-        worker: usize,
-        /// Workers alive after this change.
-        alive: usize,
-        /// Why.
-        why: Why,
-    },
-    /// A job ran.
-    Finished {
-        /// The pool's id for the job (the order it was accepted, from 1).
-        job: u64,
-        /// The worker that ran it.
-        worker: usize,
-        /// When it started, from the pool's start.
-        started: Duration,
-        /// How long it ran.
-        took: Duration,
-        /// Whether it panicked (the worker caught it and carried on).
-        panicked: bool,
-    },
-}
-
-/// What shutdown found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// Worker threads started over the pool's life.
-    pub started: usize,
-    /// Workers that retired after an idle spell.
-    pub retired_idle: usize,
-    /// Workers that retired because a resize made them surplus.
-    pub retired_surplus: usize,
-    /// Worker threads joined: by shutdown's end, every one that was started.
-    pub joined: usize,
-    /// Jobs that ran.
-    pub ran: u64,
-    /// Of those, jobs that panicked.
-    pub panicked: u64,
-}
 
 type Handler<J> = dyn Fn(&J) + Send + Sync;
 type Observer = dyn Fn(&Event) + Send + Sync;
@@ -230,52 +142,6 @@ impl<J: Send + 'static> DynamicPool<J> {
         })
     }
 
-    // ANCHOR: submit
-    /// Queues a job and returns its id. If the job finds no free worker and the pool is below
-    /// `max`, a worker is started for it. After shutdown has begun the job is handed back.
-    pub fn submit(&self, job: J) -> Result<u64, J> {
-        let mut state = self.shared.lock();
-        if state.closed {
-            return Err(job);
-        }
-        state.next_job += 1;
-        let id = state.next_job;
-        state.queue.push_back((id, job));
-        // New: jobs waiting or running outnumber the workers, so this one has no free worker.
-        if state.queue.len() + state.busy > state.alive && state.alive < state.limits.max {
-            Shared::spawn(&self.shared, &mut state, Why::Backlog);
-        }
-        // A waiting worker, if there is one, takes it; otherwise the next to finish does.
-        self.shared.work.notify_one();
-        Ok(id)
-    }
-    // ANCHOR_END: submit
-
-    // ANCHOR: resize
-    /// Sets new limits while the pool runs. Workers are started at once to reach the new `min`,
-    /// and for jobs the old `max` held back. Workers above a lowered `max` retire, but only
-    /// between jobs: a running job is never interrupted.
-    pub fn resize(&self, min: usize, max: usize) -> Result<(), ConfigError> {
-        let mut state = self.shared.lock();
-        let limits = Limits {
-            min,
-            max,
-            ..state.limits
-        };
-        limits.check()?;
-        state.limits = limits;
-        while state.alive < min {
-            Shared::spawn(&self.shared, &mut state, Why::Floor);
-        }
-        while state.alive < max && state.queue.len() + state.busy > state.alive {
-            Shared::spawn(&self.shared, &mut state, Why::Backlog);
-        }
-        // Waiting workers look again: some may now be surplus, or free to retire when idle.
-        self.shared.work.notify_all();
-        Ok(())
-    }
-    // ANCHOR_END: resize
-
     /// Workers alive now.
     pub fn alive(&self) -> usize {
         self.shared.lock().alive
@@ -296,43 +162,6 @@ impl<J: Send + 'static> DynamicPool<J> {
             .expect("the pool's lock is never poisoned: jobs run outside it");
         state.alive == n
     }
-
-    // ANCHOR: shutdown
-    /// Refuses new jobs, lets the workers finish every queued one, and joins every worker the
-    /// pool ever started, including those that retired long ago.
-    pub fn shutdown(mut self) -> Report {
-        self.stop()
-    }
-
-    fn stop(&mut self) -> Report {
-        self.stopped = true;
-        let handles = {
-            let mut state = self.shared.lock();
-            state.closed = true;
-            self.shared.work.notify_all();
-            std::mem::take(&mut state.handles)
-        };
-        // Joined without the lock: the workers need it to drain the queue and leave.
-        let joined = handles.len();
-        for handle in handles {
-            handle
-                .join()
-                .expect("a worker thread does not panic: jobs' panics are caught");
-        }
-        let mut state = self.shared.lock();
-        state.report.joined += joined;
-        state.report.clone()
-    }
-    // ANCHOR_END: shutdown
-}
-
-impl<J: Send + 'static> Drop for DynamicPool<J> {
-    /// Dropping the pool drains it and joins its workers.
-    fn drop(&mut self) {
-        if !self.stopped {
-            self.stop();
-        }
-    }
 }
 
 impl<J: Send + 'static> Shared<J> {
@@ -347,105 +176,4 @@ impl<J: Send + 'static> Shared<J> {
             observer(&event);
         }
     }
-
-    /// Starts one worker. Called with the lock held, so `alive` counts the new worker before
-    /// anyone else can look.
-    fn spawn(shared: &Arc<Self>, state: &mut State<J>, why: Why) {
-        // Join the threads of workers that have retired since, so the list stays short.
-        let (done, running) = std::mem::take(&mut state.handles)
-            .into_iter()
-            .partition::<Vec<_>, _>(|h| h.is_finished());
-        state.handles = running;
-        for handle in done {
-            handle.join().expect("a worker thread does not panic");
-            state.report.joined += 1;
-        }
-        state.next_worker += 1;
-        let id = state.next_worker;
-        state.alive += 1;
-        state.report.started += 1;
-        let me = Arc::clone(shared);
-        let handle = std::thread::Builder::new()
-            .name(format!("dynamic-worker-{id}"))
-            .spawn(move || worker(id, &me))
-            .expect("the OS can start a thread");
-        state.handles.push(handle);
-        shared.emit(Event::Started {
-            worker: id,
-            alive: state.alive,
-            why,
-        });
-        shared.alive_changed.notify_all();
-    }
-
-    /// Takes one worker out of `alive`. The caller leaves its loop right after.
-    fn retire(&self, mut state: MutexGuard<'_, State<J>>, id: usize, why: Why) {
-        state.alive -= 1;
-        match why {
-            Why::Idle => state.report.retired_idle += 1,
-            Why::Surplus => state.report.retired_surplus += 1,
-            _ => {}
-        }
-        self.emit(Event::Retired {
-            worker: id,
-            alive: state.alive,
-            why,
-        });
-        self.alive_changed.notify_all();
-    }
 }
-
-// ANCHOR: worker
-fn worker<J: Send + 'static>(id: usize, shared: &Shared<J>) {
-    let mut state = shared.lock();
-    // When this worker last ran out of work; `None` while it has some.
-    let mut idle_since: Option<Instant> = None;
-    loop {
-        // New: a resize lowered `max`; leave now, between jobs, never during one.
-        if state.alive > state.limits.max {
-            return shared.retire(state, id, Why::Surplus);
-        }
-        if let Some((job, work)) = state.queue.pop_front() {
-            idle_since = None;
-            state.busy += 1;
-            drop(state);
-            let began = Instant::now();
-            // As in lesson 7, a panicking job must not take its worker (and `busy`) with it.
-            let panicked = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&work))).is_err();
-            let took = began.elapsed();
-            shared.emit(Event::Finished {
-                job,
-                worker: id,
-                started: began - shared.start,
-                took,
-                panicked,
-            });
-            state = shared.lock();
-            state.busy -= 1;
-            state.report.ran += 1;
-            state.report.panicked += u64::from(panicked);
-            continue;
-        }
-        if state.closed {
-            return shared.retire(state, id, Why::Shutdown);
-        }
-        // New: nothing to do. Wait for work, but only until the idle timeout runs out.
-        let since = *idle_since.get_or_insert_with(Instant::now);
-        let left = state.limits.idle.saturating_sub(since.elapsed());
-        if left.is_zero() {
-            if state.alive > state.limits.min {
-                return shared.retire(state, id, Why::Idle);
-            }
-            // At the floor: stay, and sleep until something changes.
-            idle_since = None;
-            state = shared.work.wait(state).expect("never poisoned");
-            continue;
-        }
-        state = shared
-            .work
-            .wait_timeout(state, left)
-            .expect("never poisoned")
-            .0;
-    }
-}
-// ANCHOR_END: worker
