@@ -29,7 +29,7 @@
 //! - `job.rs`: a [`Job`], the [`Ctx`] it runs with, how it can end ([`Status`], [`Outcome`]),
 //!   and the demo's simulated work ([`simulate`]).
 //! - `config.rs`: how a run is set up ([`Config`]).
-//! - `run.rs`: [`run_queue`] runs the workers and the run's deadline on a queue; [`run`] feeds
+//! - `run.rs`: [`run_queue`] runs the workers and the run's deadline on a queue; [`run()`] feeds
 //!   it a batch and accounts for every job.
 //! - `run/worker.rs`: the loop each worker runs, which waits on the queue *and* the token.
 //! - `report.rs`: what a run did ([`Report`]).
