@@ -1,21 +1,29 @@
 //! The demo: worker processes share one queue file; the first is killed mid-job.
+//!
+//! This file is the script; `demo/workers.rs` starts the worker processes and reads their lines,
+//! and `demo/report.rs` prints the queue at the end and checks that nothing was lost.
+
+mod report;
+mod workers;
+
+use report::report;
+use workers::{Line, next_line, spawn};
 
 use clap::Args as ClapArgs;
-use course_support::{svg, timeline};
+use course_support::svg;
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
-use lesson_10::job::{NewJob, State};
-use lesson_10::picture;
+use lesson_10::job::NewJob;
 use lesson_10::store::{Durability, Store};
 
 /// Why the demo stopped: a database error or a worker process that misbehaved.
 type Fail = Box<dyn std::error::Error>;
 use lesson_10::work;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// The demo's flags.
 #[derive(ClapArgs)]
@@ -55,19 +63,10 @@ fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
     }
 }
 
-/// A line from a worker process, or the news that its output ended.
-enum Line {
-    Text(String),
-    Closed,
-}
-
-/// Waits for worker lines for at most this long before the demo gives up.
-const PATIENCE: Duration = Duration::from_secs(60);
-
 pub fn run(f: &Flags) -> Result<(), Fail> {
     let threads = f.threads.min(f.jobs);
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let db = crate::db_in(dir.path());
+    let db = db_in(dir.path());
     let t0 = WallClock.now();
     let mut store = Store::open(
         &db,
@@ -195,135 +194,11 @@ pub fn run(f: &Flags) -> Result<(), Fail> {
     report(&store, enqueued, f, threads, t0, killed_at)
 }
 
-fn report(
-    store: &Store,
-    enqueued: usize,
-    f: &Flags,
-    threads: usize,
-    t0: Duration,
-    killed_at: Duration,
-) -> Result<(), Fail> {
-    let jobs = store.jobs()?;
-    let effects = store.effects()?;
-    println!("The queue at the end:");
-    println!("   job  input  effect  state      attempts  last error");
-    for job in &jobs {
-        let input = crate::input_of(job).map_or("?".into(), |n| n.to_string());
-        let outputs: Vec<&str> = effects
-            .iter()
-            .filter(|(id, _)| *id == job.id)
-            .map(|(_, out)| out.as_str())
-            .collect();
-        println!(
-            "  {:>4}  {:>5}  {:>6}  {:<10} {:>4} of {:<3} {}",
-            job.id,
-            input,
-            if outputs.is_empty() {
-                "-".to_string()
-            } else {
-                outputs.join("+")
-            },
-            job.state.as_str(),
-            job.attempts,
-            job.max_attempts,
-            job.last_error.as_deref().unwrap_or("")
-        );
-    }
-    println!();
-
-    let runs = store.runs()?;
-    let (spans, labels) = picture::spans(&runs, f.workers + 1, threads, t0, killed_at);
-    println!(
-        "Every attempt, one row per thread of each worker process \
-         (! = failed, or cut short by the kill):"
-    );
-    print!(
-        "{}",
-        timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
-    );
-    f.picture.draw(
-        &spans,
-        &labels,
-        "Lesson 10: three worker processes share one SQLite queue; worker 1 is killed mid-job",
-    );
-    println!();
-
-    let counts = store.counts()?;
-    let completed = counts.of(State::Completed);
-    let discarded = counts.of(State::Discarded);
-    let lost = enqueued as u64 - counts.total() + counts.unfinished();
-    let once = counts.doubled == 0 && counts.effects == completed;
-    println!(
-        "Report: {enqueued} enqueued = {completed} completed + {discarded} discarded, {lost} lost, \
-         {} ran more than once, {}.",
-        counts.ran_more_than_once,
-        if once {
-            "every effect applied once".to_string()
-        } else {
-            format!(
-                "{} effects for {completed} completed jobs: NOT applied exactly once",
-                counts.effects
-            )
-        }
-    );
-    if lost > 0 || !once {
-        return Err(demo_error("the queue lost or doubled work"));
-    }
-    Ok(())
-}
-
-fn spawn(
-    db: &std::path::Path,
-    name: &str,
-    threads: usize,
-    f: &Flags,
-    t0: Duration,
-    lines: &Sender<Line>,
-) -> Result<Child, Fail> {
-    let exe = std::env::current_exe().map_err(|e| demo_error(&format!("no executable: {e}")))?;
-    let mut child = Command::new(exe)
-        .arg("worker")
-        .arg("--db")
-        .arg(db)
-        .args(["--name", name])
-        .args(["--threads", &threads.to_string()])
-        .args(["--lease-ms", &f.lease_ms.to_string()])
-        .args(["--seed", &f.seed.to_string()])
-        .args(["--since-ms", &t0.as_millis().to_string()])
-        .arg("--exit-when-idle")
-        // The demo reads its workers' lines, so they print the readable form whatever
-        // COURSE_LOG or RUST_LOG say.
-        .args(["--log-format", "readable"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| demo_error(&format!("could not start worker {name}: {e}")))?;
-    let out = child.stdout.take().expect("piped");
-    let lines = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(Line::Text(line)).is_err() {
-                return;
-            }
-        }
-        let _ = lines.send(Line::Closed);
-    });
-    Ok(child)
-}
-
-fn next_line(lines: &Receiver<Line>) -> Result<Line, Fail> {
-    let started = Instant::now();
-    match lines.recv_timeout(PATIENCE.saturating_sub(started.elapsed())) {
-        Ok(line) => Ok(line),
-        Err(RecvTimeoutError::Timeout) => Err(demo_error(
-            "no word from any worker for 60 s: is one stuck waiting for a lock?",
-        )),
-        Err(RecvTimeoutError::Disconnected) => Ok(Line::Closed),
-    }
-}
-
 fn demo_error(message: &str) -> Fail {
     message.into()
+}
+
+/// Where the demo keeps its database: named so a person can find it while the demo runs.
+fn db_in(dir: &Path) -> PathBuf {
+    dir.join("queue.db")
 }

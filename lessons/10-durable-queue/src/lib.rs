@@ -24,6 +24,25 @@
 //! assert_eq!(queue.effects()?, [(1, "42".to_string())]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## How the pieces fit
+//!
+//! A job's way through the queue, one module each:
+//!
+//! - [`job`]: what the queue stores about a job, and the states it moves through.
+//! - [`store`]: the queue in its SQLite file. `store/schema.rs` opens the file, `store/write.rs`
+//!   holds the transactions (enqueue, a worker's turn), `store/steps.rs` the statements they are
+//!   made of, `store/admin.rs` retry and cancel, `store/read.rs` the queries.
+//! - [`backoff`]: when a failed job comes back.
+//! - [`worker`]: a worker process, its loop (`worker/run.rs`) around lesson 7's pool, its events
+//!   (`worker/event.rs`) and how they are logged (`worker/log.rs`).
+//! - [`work`]: the demo's and the tests' jobs; [`clock`]: the wall clock every process reads;
+//!   [`fault`]: crash points for the crash tests.
+//! - [`picture`] and [`throughput`]: what the demo draws and what `measure` times.
+//!
+//! The program, `main.rs`, reads the flags and hands each command to its file under `cmd/`
+//! (`enqueue`, `worker`, `status`, `retry` and `cancel`); `demo.rs` is the demo's script and
+//! `measure.rs` the measurement, each with its parts in a folder beside it.
 
 pub mod backoff;
 pub mod clock;

@@ -4,26 +4,21 @@
 //!
 //! The same binary is the queue's command line, which the demo and the crash tests drive:
 //! `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`, each with `--db PATH`.
+//!
+//! This file holds the flags and sends each command to its file under `cmd/`; `demo.rs` is the
+//! demo and `measure.rs` the measurement.
 
+mod cmd;
 mod demo;
 mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use course_support::log::{Format, LogFlags};
-use lesson_10::backoff::Backoff;
-use lesson_10::clock::{Clock, WallClock};
-use lesson_10::job::{Job, NewJob, State};
-use lesson_10::store::{Durability, Enqueued, Store, StoreError};
-use lesson_10::work::{self, Double};
-use lesson_10::worker;
-use std::error::Error;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use course_support::log::LogFlags;
+use lesson_10::store::Durability;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Lesson 10: a job queue that survives a crash.
 ///
@@ -187,11 +182,11 @@ fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = match args.command {
         None => demo::run(&args.demo).map_err(|e| e.to_string()),
-        Some(Command::Enqueue(a)) => enqueue(&a).map_err(|e| e.to_string()),
-        Some(Command::Worker(a)) => run_worker(&a).map_err(|e| e.to_string()),
-        Some(Command::Status(a)) => status(&a).map_err(|e| e.to_string()),
-        Some(Command::Retry(a)) => retry(&a).map_err(|e| e.to_string()),
-        Some(Command::Cancel(a)) => cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Enqueue(a)) => cmd::enqueue(&a).map_err(|e| e.to_string()),
+        Some(Command::Worker(a)) => cmd::run_worker(&a).map_err(|e| e.to_string()),
+        Some(Command::Status(a)) => cmd::status(&a).map_err(|e| e.to_string()),
+        Some(Command::Retry(a)) => cmd::retry(&a).map_err(|e| e.to_string()),
+        Some(Command::Cancel(a)) => cmd::cancel(&a).map_err(|e| e.to_string()),
         Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {
@@ -201,154 +196,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn open(db: &DbArg, backoff: Backoff) -> Result<Store, StoreError> {
-    Store::open(&db.db, db.synchronous, Arc::new(WallClock), backoff)
-}
-
-// ANCHOR: enqueue_cmd
-fn enqueue(a: &EnqueueArgs) -> Result<(), StoreError> {
-    let mut store = open(&a.db, Backoff::default())?;
-    let plan = work::plan(
-        a.first,
-        a.jobs,
-        a.work_ms.as_millis() as u64,
-        a.fail_percent,
-        a.seed,
-    );
-    let (mut new, mut existing) = (0, 0);
-    for (chunk_no, chunk) in plan.chunks(a.batch).enumerate() {
-        let jobs: Vec<NewJob> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, d)| NewJob {
-                payload: d.to_payload(),
-                max_attempts: a.max_attempts,
-                delay_ms: a.delay_ms.as_millis() as u64,
-                key: a
-                    .key_prefix
-                    .as_ref()
-                    .map(|p| format!("{p}-{}", chunk_no * a.batch + i + 1)),
-            })
-            .collect();
-        let ids = store.enqueue(&jobs)?;
-        new += ids.iter().filter(|e| matches!(e, Enqueued::New(_))).count();
-        existing += ids.len() - ids.iter().filter(|e| matches!(e, Enqueued::New(_))).count();
-        // Printed only after the commit: a line here is a promise that these jobs are stored.
-        println!(
-            "committed {} jobs (ids {}..={})",
-            ids.len(),
-            ids.first().map_or(0, |e| e.id()),
-            ids.last().map_or(0, |e| e.id())
-        );
-        let _ = std::io::stdout().flush();
-    }
-    println!("Enqueued {new} new jobs ({existing} were already there, by key).");
-    Ok(())
-}
-// ANCHOR_END: enqueue_cmd
-
-// ANCHOR: run_worker
-fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
-    let backoff = Backoff {
-        base: a.backoff_ms,
-        cap: Duration::from_secs(30),
-        seed: a.seed,
-    };
-    let store = open(&a.db, backoff)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    // SIGINT and SIGTERM both mean: claim nothing more, finish what is running, leave.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
-    let config = worker::Config {
-        name: a.name.clone(),
-        threads: a.threads,
-        lease: a.lease_ms,
-        claim_batch: a.claim_batch.unwrap_or(a.threads),
-        poll: a.poll_ms,
-        exit_when_idle: a.exit_when_idle,
-        grace: a.grace_ms,
-    };
-    let since = a
-        .since_ms
-        .map_or_else(|| WallClock.now(), Duration::from_millis);
-    // The worker logs each event through `tracing`; this prints them, in the form asked for,
-    // with times counted from `since`.
-    if !a.quiet {
-        a.log.init(UNIX_EPOCH + since)?;
-    }
-    let summary = worker::run(store, &config, work::run, &stop, |_| {})?;
-    let s = summary;
-    let counts = format!(
-        "claimed {}, completed {}, failed {}, rescued {}, in {} transactions.",
-        s.claimed, s.completed, s.failed, s.rescued, s.turns
-    );
-    match a.log.format {
-        _ if a.quiet => {}
-        Format::Readable => println!("worker {}: {counts}", a.name),
-        // In the structured form the last line is JSON too, its counts in fields of their own.
-        Format::Json => tracing::info!(
-            worker = a.name.as_str(),
-            claimed = s.claimed,
-            completed = s.completed,
-            failed = s.failed,
-            rescued = s.rescued,
-            transactions = s.turns,
-            "leaving: {counts}"
-        ),
-    }
-    Ok(())
-}
-// ANCHOR_END: run_worker
-
-fn status(a: &StatusArgs) -> Result<(), StoreError> {
-    let store = open(&a.db, Backoff::default())?;
-    let counts = store.counts()?;
-    if a.json {
-        let mut map = serde_json::Map::new();
-        for state in State::ALL {
-            map.insert(state.as_str().into(), counts.of(state).into());
-        }
-        map.insert("effects_applied".into(), counts.effects.into());
-        println!("{}", serde_json::Value::Object(map));
-        return Ok(());
-    }
-    println!("{}: {} jobs", a.db.db.display(), counts.total());
-    for state in State::ALL {
-        println!("  {:<10} {:>7}", state.as_str(), counts.of(state));
-    }
-    println!("  effects applied {:>7}", counts.effects);
-    Ok(())
-}
-
-fn retry(a: &JobArgs) -> Result<(), StoreError> {
-    let job = open(&a.db, Backoff::default())?.retry(a.id)?;
-    println!("{}", job_line("retried", &job));
-    Ok(())
-}
-
-fn cancel(a: &JobArgs) -> Result<(), StoreError> {
-    let job = open(&a.db, Backoff::default())?.cancel(a.id)?;
-    println!("{}", job_line("cancelled", &job));
-    Ok(())
-}
-
-fn job_line(verb: &str, job: &Job) -> String {
-    format!(
-        "{verb} job {}: now {}, {} of {} attempts used",
-        job.id, job.state, job.attempts, job.max_attempts
-    )
-}
-
-/// The input number of a demo job, for the final table.
-pub(crate) fn input_of(job: &Job) -> Option<i64> {
-    serde_json::from_str::<Double>(&job.payload)
-        .ok()
-        .map(|d| d.n)
-}
-
-/// Where the demo keeps its database: named so a person can find it while the demo runs.
-pub(crate) fn db_in(dir: &Path) -> PathBuf {
-    dir.join("queue.db")
 }

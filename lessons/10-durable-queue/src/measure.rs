@@ -15,18 +15,22 @@
 //! writing) falls on every row alike; the table shows each row's middle round. It ends with a
 //! bar picture and a verdict on each of the lesson's targets, from this run's figures.
 //! `benches/queue.rs` measures the in-process rows again with criterion.
+//!
+//! This file holds the flags, the rows and the order they run in; `measure/scenarios.rs` runs
+//! each measurement, and `measure/table.rs` prints the table, the picture and the verdicts.
+
+mod scenarios;
+mod table;
+
+use scenarios::{Bench, durability_flag, worker_process};
+use table::{noun, picture, table, targets};
 
 use clap::Args as ClapArgs;
 use course_support::{cli, human};
-use lesson_10::job::State;
-use lesson_10::store::{Durability, Store};
-use lesson_10::throughput::{self, Timed};
-use lesson_10::work;
-use lesson_10::worker;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use lesson_10::store::Durability;
+use lesson_10::throughput::Timed;
+use std::path::PathBuf;
+use std::time::Instant;
 
 /// Why a measurement stopped: a database error, or worker processes that did not do the work.
 type Fail = Box<dyn std::error::Error>;
@@ -71,23 +75,8 @@ fn rounds(s: &str) -> Result<usize, String> {
     super::whole(s, 1, 20).map(|n| n as usize)
 }
 
-/// The lease of a worker process: the `worker` command's default, renewed every third of it.
-const WORKER_LEASE: Duration = Duration::from_millis(2000);
-
 /// Worker processes in the end-to-end rows.
 const PROCESSES: [usize; 3] = [1, 2, 4];
-
-/// Threads in an unbatched worker process: one job runs while the next is claimed.
-const UNBATCHED_THREADS: usize = 2;
-
-/// How often a worker process with nothing to claim looks again. It matters only once the
-/// queue is empty: the processes that run out first wait this long to see the others end.
-const POLL: Duration = Duration::from_millis(5);
-
-/// The lesson's targets on the course's 2-core machine: unbatched end to end at least this
-/// share of the bare transaction rate, batched end to end at least this many jobs a second.
-const UNBATCHED_SHARE: f64 = 0.5;
-const BATCHED_RATE: f64 = 20_000.0;
 
 /// One measurement: what runs, and how many jobs share a transaction.
 #[derive(Debug, Clone, Copy)]
@@ -201,277 +190,5 @@ pub fn run(flags: &Flags) -> Result<(), Fail> {
     picture(&rows);
     targets(&rows);
     println!("\nThe whole measurement took {}.", human(started.elapsed()));
-    Ok(())
-}
-
-const WHAT: usize = 42;
-
-// ANCHOR: table
-fn table(rows: &[Row]) {
-    let bare = rows[0].per_second();
-    println!(
-        "  | {:<WHAT$} | {:>6} | {:>8} | {:>9} | {:>7} | {:>6} |",
-        "what", "count", "time", "per s", "vs bare", "tx/job"
-    );
-    println!(
-        "  |{:-<w$}|{:-<8}|{:-<10}|{:-<11}|{:-<9}|{:-<8}|",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        w = WHAT + 2
-    );
-    for row in rows {
-        println!(
-            "  | {:<WHAT$} | {:>6} | {:>8} | {:>9} | {:>6.2}× | {:>6.3} |",
-            row.spec.label(),
-            row.count,
-            human(row.middle.took),
-            grouped(row.per_second()),
-            row.per_second() / bare,
-            row.middle.transactions as f64 / row.count as f64
-        );
-    }
-    println!();
-}
-// ANCHOR_END: table
-
-/// Jobs per second as bars on a doubling scale: each block is twice the rate of the block
-/// before, so a few hundred and a few hundred thousand fit on one screen.
-fn picture(rows: &[Row]) {
-    println!(
-        "  Jobs per second, longer is faster; a bar starts at 1 a second and each █ doubles it:"
-    );
-    for row in rows {
-        let rate = row.per_second();
-        let eighths = (rate.max(1.0).log2() * 8.0).round() as usize;
-        let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8];
-        println!(
-            "  {:<WHAT$} │{}{partial} {}",
-            row.spec.label(),
-            "█".repeat(eighths / 8),
-            grouped(rate)
-        );
-    }
-    println!();
-}
-
-// ANCHOR: targets
-/// A line per target: met or MISSED, judged on the best of the end-to-end rows of its kind,
-/// with every one of them shown.
-fn targets(rows: &[Row]) {
-    let bare = rows[0].per_second();
-    let end_to_end = |batched: bool| -> Vec<(usize, f64)> {
-        rows.iter()
-            .filter_map(|row| match row.spec {
-                Spec::EndToEnd(p, b) if b.is_some() == batched => Some((p, row.per_second())),
-                _ => None,
-            })
-            .collect()
-    };
-    let best = |list: &[(usize, f64)]| {
-        list.iter().copied().fold(
-            (0, 0.0),
-            |best, (p, r)| if r > best.1 { (p, r) } else { best },
-        )
-    };
-    println!("Targets (set for the course's 2-core machine), judged on this run:");
-    let unbatched = end_to_end(false);
-    let (p, rate) = best(&unbatched);
-    let by: Vec<String> = unbatched
-        .iter()
-        .map(|(p, r)| format!("{p}: {:.2}×", r / bare))
-        .collect();
-    println!(
-        "  unbatched end to end at least {UNBATCHED_SHARE}× the bare transaction rate: {} \
-         (best {:.2}× with {p} {}; by processes {})",
-        verdict(rate >= UNBATCHED_SHARE * bare),
-        rate / bare,
-        noun(p),
-        by.join(", ")
-    );
-    let batched = end_to_end(true);
-    let (p, rate) = best(&batched);
-    let by: Vec<String> = batched
-        .iter()
-        .map(|(p, r)| format!("{p}: {}", grouped(*r)))
-        .collect();
-    println!(
-        "  batched end to end at least {} jobs/s: {} (best {} with {p} {}; by processes {})",
-        grouped(BATCHED_RATE),
-        verdict(rate >= BATCHED_RATE),
-        grouped(rate),
-        noun(p),
-        by.join(", ")
-    );
-}
-// ANCHOR_END: targets
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
-fn noun(processes: usize) -> &'static str {
-    if processes == 1 {
-        "process"
-    } else {
-        "processes"
-    }
-}
-
-/// A whole number with its thousands apart: `23 456`.
-fn grouped(x: f64) -> String {
-    let digits = format!("{:.0}", x.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The `--synchronous` value for `durability`.
-fn durability_flag(durability: Durability) -> &'static str {
-    match durability {
-        Durability::Full => "full",
-        Durability::Normal => "normal",
-    }
-}
-
-/// Where the measurements put their files, and how they open them.
-struct Bench {
-    folder: PathBuf,
-    durability: Durability,
-}
-
-impl Bench {
-    /// Runs `spec` on `n` jobs in a fresh file called `file`, and removes the file after.
-    fn measure(&self, spec: Spec, n: usize, file: &str) -> Result<Timed, Fail> {
-        let path = self.folder.join(file);
-        let mut store = throughput::open(&path, self.durability)?;
-        let measured = match spec {
-            Spec::Bare => throughput::bare(&mut store, n)?,
-            Spec::Enqueue(per) => {
-                let timed = throughput::enqueue(&mut store, &throughput::jobs(1, n), per)?;
-                let waiting = store.counts()?.of(State::Available);
-                if waiting != n as u64 {
-                    return Err(format!("{}: {waiting} of {n} jobs stored", spec.label()).into());
-                }
-                timed
-            }
-            Spec::Claim(per) => {
-                throughput::fill(&mut store, n)?;
-                let timed = throughput::claim_and_complete(&mut store, per)?;
-                check(&store, n, &spec.label())?;
-                timed
-            }
-            Spec::EndToEnd(processes, batch) => {
-                throughput::fill(&mut store, n)?;
-                let timed = end_to_end(&path, self.durability, processes, batch.unwrap_or(1))?;
-                check(&store, n, &spec.label())?;
-                timed
-            }
-        };
-        drop(store);
-        // The last connection to close removes the log files; the database goes here.
-        let _ = std::fs::remove_file(&path);
-        Ok(measured)
-    }
-}
-
-// ANCHOR: end_to_end
-/// `processes` worker processes drain the queue at `db`, each claiming up to `claim` jobs a
-/// turn; timed from the first start to the last exit.
-fn end_to_end(
-    db: &Path,
-    durability: Durability,
-    processes: usize,
-    claim: usize,
-) -> Result<Timed, Fail> {
-    let exe = std::env::current_exe()?;
-    let clock = Instant::now();
-    let mut children = Vec::new();
-    for _ in 0..processes {
-        let child = Command::new(&exe)
-            .arg("measure")
-            .arg("--worker-db")
-            .arg(db)
-            .args(["--worker-claim", &claim.to_string()])
-            .args(["--synchronous", durability_flag(durability)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start a worker process: {e}"))?;
-        children.push(child);
-    }
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|child| child.wait_with_output())
-        .collect::<Result<_, _>>()?;
-    let took = clock.elapsed();
-    let mut transactions = 0;
-    for out in outputs {
-        let line = String::from_utf8_lossy(&out.stdout);
-        let turns = line
-            .trim()
-            .strip_prefix("ok ")
-            .and_then(|t| t.parse::<u64>().ok());
-        match turns {
-            Some(turns) if out.status.success() => transactions += turns,
-            _ => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                return Err(format!(
-                    "a worker process failed ({}): {}",
-                    out.status,
-                    stderr.lines().next().unwrap_or("no message")
-                )
-                .into());
-            }
-        }
-    }
-    Ok(Timed { took, transactions })
-}
-// ANCHOR_END: end_to_end
-
-// ANCHOR: worker_process
-/// One worker process of an end-to-end row: the `worker` command's loop with its defaults and
-/// no output per job, leaving once the queue is empty, then one line for the parent:
-/// `ok TRANSACTIONS`. (`worker --quiet` runs the same loop but keeps its count to itself.)
-fn worker_process(db: &Path, durability: Durability, claim: usize) -> Result<(), Fail> {
-    let store = throughput::open(db, durability)?;
-    let threads = if claim == 1 { UNBATCHED_THREADS } else { claim };
-    let config = worker::Config {
-        name: format!("p{}", std::process::id()),
-        threads,
-        lease: WORKER_LEASE,
-        claim_batch: claim,
-        poll: POLL,
-        exit_when_idle: true,
-        grace: Duration::from_secs(10),
-    };
-    let stop = AtomicBool::new(false);
-    let summary = worker::run(store, &config, work::run, &stop, |_| {})?;
-    println!("ok {}", summary.turns);
-    Ok(())
-}
-// ANCHOR_END: worker_process
-
-/// Fails unless every one of the `n` jobs completed with exactly one effect.
-fn check(store: &Store, n: usize, what: &str) -> Result<(), Fail> {
-    let counts = store.counts()?;
-    let completed = counts.of(State::Completed);
-    if completed != n as u64 || counts.effects != n as u64 || counts.doubled != 0 {
-        return Err(format!(
-            "{what}: {completed} of {n} jobs completed with {} effects ({} jobs with more than \
-             one); every job should complete exactly once",
-            counts.effects, counts.doubled
-        )
-        .into());
-    }
     Ok(())
 }
