@@ -1,5 +1,5 @@
 //! Every measurement of lesson 9. `cargo bench -p lesson-9` runs them all in a few minutes;
-//! `cargo run --release -p lesson-9 -- --plot book/src/img/lesson-9` turns the results into the
+//! `cargo run --release -p bench-plot -- book/src/img/lesson-9` turns the results into the
 //! book's plots and tables. `cargo test --benches -p lesson-9` runs each once, as a check.
 //!
 //! Every iteration starts a pool, runs its jobs and shuts it down, so a figure per job includes
@@ -8,7 +8,7 @@
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use lesson_9::plot::{
+use lesson_9::groups::{
     CLOCK, CLOCK_NOW, CPU, QUEUES, SHARING, SHARING_CASES, SLEEPY, SLEEPY_RUNNING, SPAWN,
     SPAWN_SHAPES, TRIVIAL,
 };
@@ -36,7 +36,7 @@ fn quick<'a>(
 fn trivial_jobs(c: &mut Criterion) {
     let mut group = quick(c, TRIVIAL);
     group.throughput(Throughput::Elements(JOBS));
-    for shape in lesson_9::plot::TRIVIAL_SHAPES {
+    for shape in lesson_9::groups::TRIVIAL_SHAPES {
         group.bench_function(shape.id(), |b| {
             b.iter(|| assert_eq!(shape.run(WORKERS, JOBS), JOBS))
         });
@@ -48,14 +48,14 @@ fn trivial_jobs(c: &mut Criterion) {
 /// The same pools at a million jobs per iteration, where starting and joining the threads no
 /// longer weighs on the figure: each iteration takes a fraction of a second, so few samples.
 fn trivial_jobs_at_scale(c: &mut Criterion) {
-    use lesson_9::plot::{MILLION, TRIVIAL_MILLION};
+    use lesson_9::groups::{MILLION, TRIVIAL_MILLION};
     let mut group = c.benchmark_group(TRIVIAL_MILLION);
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(MILLION));
-    for shape in lesson_9::plot::TRIVIAL_SHAPES {
+    for shape in lesson_9::groups::TRIVIAL_SHAPES {
         group.bench_function(shape.id(), |b| {
             b.iter(|| assert_eq!(shape.run(WORKERS, MILLION), MILLION))
         });

@@ -6,8 +6,8 @@
 //! and without cache-line padding. What is new is measuring itself, plus the two pools that
 //! win on tiny jobs: a [`batched`] pool and a [`stealing`] pool. Run `cargo bench -p lesson-9`
 //! for the full measurement, `cargo run --release -p lesson-9` for a quick table with peak
-//! memory, `-- --sweep` to add workers and watch, and `-- --plot book/src/img/lesson-9` to turn
-//! the benchmark results into the book's plots and tables.
+//! memory, and `-- --sweep` to add workers and watch; `cargo run --release -p bench-plot --
+//! book/src/img/lesson-9` turns the benchmark results into the book's plots and tables.
 //!
 //! ```
 //! use lesson_9::shapes::Shape;
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 pub mod batched;
 pub mod go;
-pub mod plot;
+pub mod groups;
 pub mod queues;
 pub mod shapes;
 pub mod sharing;
