@@ -18,18 +18,23 @@
 //! }
 //! ```
 
-use std::sync::{Arc, Barrier};
-use std::thread;
-use std::time::{Duration, Instant};
-
 pub mod batched;
 pub mod go;
 pub mod groups;
+mod jobs;
+mod machine;
 pub mod queues;
 pub mod shapes;
 pub mod sharing;
 pub mod stealing;
 pub mod svg;
+mod sweeps;
+
+pub use jobs::{spin, trivial};
+pub use machine::{cores, status_kib};
+pub use sweeps::{cpu_bound, ideal, sleep_bound, sleep_bound_running};
+
+use std::time::Duration;
 
 /// Workers in the per-job comparisons: as in lesson 7's benchmark, so the figures line up.
 pub const WORKERS: usize = 4;
@@ -63,104 +68,3 @@ pub const SHARING_THREADS: usize = 2;
 
 /// Increments per thread in the false-sharing benchmark.
 pub const INCREMENTS: u64 = 1_000_000;
-
-/// The trivial job: doubles a number. `black_box` stops the compiler from doing it for us at
-/// compile time, so every pool really calls it once per job.
-pub fn trivial(n: u64) -> u64 {
-    std::hint::black_box(n) * 2
-}
-
-/// A CPU-bound job: `rounds` steps of a xorshift generator seeded with `n`; each step depends
-/// on the one before, so nothing can skip or overlap them.
-pub fn spin(n: u64, rounds: u64) -> u64 {
-    let mut x = n | 1;
-    for _ in 0..rounds {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    std::hint::black_box(x)
-}
-
-// ANCHOR: sweeps
-/// `jobs` CPU-bound jobs of `rounds` steps each through lesson 1's pool with `workers` threads;
-/// returns how many ran.
-pub fn cpu_bound(workers: usize, jobs: u64, rounds: u64) -> u64 {
-    lesson_1::run(
-        workers,
-        (0..jobs).collect(),
-        move |n| spin(n, rounds),
-        lesson_1::Log::Quiet,
-    )
-    .len() as u64
-}
-
-/// `jobs` jobs that each sleep `sleep` through lesson 1's pool with `workers` threads; returns
-/// how many ran.
-pub fn sleep_bound(workers: usize, jobs: u64, sleep: Duration) -> u64 {
-    lesson_1::run(
-        workers,
-        (0..jobs).collect(),
-        move |n| lesson_1::double_slowly(n, sleep),
-        lesson_1::Log::Quiet,
-    )
-    .len() as u64
-}
-// ANCHOR_END: sweeps
-
-// ANCHOR: running
-/// The same sleep-bound jobs through a pool that is already running: every worker is started
-/// and waiting before the clock starts, as in a long-lived pool, so the time is the jobs' alone
-/// (from the first job sent to the last answer back), with no thread start in it.
-pub fn sleep_bound_running(workers: usize, jobs: u64, sleep: Duration) -> Duration {
-    let (job_tx, job_rx) = crossbeam_channel::unbounded::<u64>();
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<u64>();
-    let ready = Arc::new(Barrier::new(workers + 1));
-    let handles: Vec<_> = (0..workers)
-        .map(|_| {
-            let (jobs, done, ready) = (job_rx.clone(), done_tx.clone(), Arc::clone(&ready));
-            thread::spawn(move || {
-                ready.wait();
-                for n in jobs {
-                    // The receiver below outlives every job; a failed send cannot happen.
-                    let _ = done.send(lesson_1::double_slowly(n, sleep));
-                }
-            })
-        })
-        .collect();
-    drop(done_tx);
-    ready.wait(); // Every worker is up and about to wait on the queue.
-    let start = Instant::now();
-    for n in 0..jobs {
-        job_tx.send(n).expect("the workers hold the receiver");
-    }
-    let answered = done_rx.iter().take(jobs as usize).count() as u64;
-    let took = start.elapsed();
-    drop(job_tx); // Closes the queue: the workers' loops end.
-    for handle in handles {
-        handle.join().expect("a sleeping job never panics");
-    }
-    assert_eq!(answered, jobs, "every job answers once");
-    took
-}
-// ANCHOR_END: running
-
-/// The least time `jobs` jobs of `each` can take on `workers` workers: whole rounds of jobs.
-pub fn ideal(workers: usize, jobs: u64, each: Duration) -> Duration {
-    each * jobs.div_ceil(workers as u64) as u32
-}
-
-/// A `kB` line of `/proc/self/status`, such as `VmHWM` (peak resident memory) or `VmRSS`;
-/// `None` where there is no such file (not Linux).
-pub fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-}
-
-/// How many threads this machine runs at once, as the standard library sees it (1 if unknown).
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
