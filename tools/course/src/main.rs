@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use course::exercises::{self, State};
 use course::track::{Found, Track};
-use course::{book, markup, record, watch};
+use course::{book, diff, markup, record, watch};
 
 /// Your way through the course's exercises: where you stand, hints, a watch mode, and the
 /// solutions once you are done.
@@ -49,6 +49,18 @@ enum Command {
         /// Only these recordings, such as lesson-1 (all when none is named)
         names: Vec<String>,
     },
+    /// What changed in the pool from one lesson to another, as a diff of the files both have
+    Diff {
+        /// The earlier lesson, such as 3
+        from: Option<u32>,
+        /// The later lesson, such as 7
+        to: Option<u32>,
+        /// Only these files under src/, such as pool/worker.rs [default: every file both have]
+        files: Vec<String>,
+        /// Write the diffs the book shows into book/src/diffs/ instead
+        #[arg(long, conflicts_with_all = ["from", "to", "files"])]
+        write: bool,
+    },
     /// For CI: every solution passes, every exercise as shipped compiles, fails and matches
     /// its solution's markup
     Verify,
@@ -70,6 +82,12 @@ fn main() -> ExitCode {
         Command::Solution { name } => solution(&root, &name),
         Command::Gen { check } => generate(&root, check),
         Command::Record { names } => record(&root, &names),
+        Command::Diff {
+            from,
+            to,
+            files,
+            write,
+        } => diff(&root, from.zip(to), &files, write),
         Command::Verify => verify(&root),
         Command::CheckBook { book_src } => {
             check_book(&book_src.unwrap_or_else(|| root.join("book/src")))
@@ -141,6 +159,36 @@ fn list(root: &Path, fresh: bool) -> Outcome {
         None => println!(
             "Every exercise passes. `cargo run -p course -- solution NAME` shows how the course solved one."
         ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the diff of the files two lessons share, or writes the book's pinned diffs.
+fn diff(root: &Path, lessons: Option<(u32, u32)>, files: &[String], write: bool) -> Outcome {
+    if write {
+        for path in diff::write_pinned(root, &root.join("book/src"))? {
+            println!(
+                "wrote {}",
+                path.strip_prefix(root).unwrap_or(&path).display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some((from, to)) = lessons else {
+        eprintln!("course: diff needs two lessons, such as `cargo run -p course -- diff 3 7`");
+        return Ok(ExitCode::from(2));
+    };
+    let files = if files.is_empty() {
+        let (a, b) = (diff::lesson_dir(root, from)?, diff::lesson_dir(root, to)?);
+        diff::shared_files(&a, &b)
+    } else {
+        files.to_vec()
+    };
+    if files.is_empty() {
+        println!("Lessons {from} and {to} have no pool file in common.");
+    }
+    for file in files {
+        print!("{}", diff::diff(root, from, to, &file)?);
     }
     Ok(ExitCode::SUCCESS)
 }
