@@ -1,16 +1,25 @@
 //! The demo: worker processes, standing for machines, share one queue on a PostgreSQL server;
 //! the first is killed mid-job, and the server is restarted as a crash would restart it.
+//!
+//! As in lesson 10, this file is the script; `demo/workers.rs` starts the worker processes and
+//! reads their lines, and `demo/report.rs` prints the queue at the end and checks that nothing
+//! was lost.
+
+mod report;
+mod workers;
+
+use report::report;
+use workers::{Line, next_line, spawn};
 
 use clap::Args as ClapArgs;
 use course_support::postgres::{self, Server};
-use course_support::{svg, timeline};
+use course_support::svg;
 use lesson_11::backoff::Backoff;
-use lesson_11::job::{NewJob, State};
+use lesson_11::job::NewJob;
 use lesson_11::store::{self, Store};
 use lesson_11::work;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::process::{Child, ExitCode};
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// Why the demo stopped: a database error or a worker process that misbehaved.
@@ -57,15 +66,6 @@ fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
         _ => Err(format!("expected a whole number from {low} to {high}")),
     }
 }
-
-/// A line from a worker process, or the news that its output ended.
-enum Line {
-    Text(String),
-    Closed,
-}
-
-/// Waits for worker lines for at most this long before the demo gives up.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Finds or starts the server, runs the demo, and turns the outcome into an exit code: 2 with
 /// one line when there is no server to use, as for a bad flag.
@@ -279,137 +279,4 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
     drop(store);
     let mut store = Store::connect(&url, Backoff::default())?;
     report(&mut store, enqueued, orders, f, threads, t0, killed_at)
-}
-
-fn report(
-    store: &mut Store,
-    enqueued: usize,
-    orders: i64,
-    f: &Flags,
-    threads: usize,
-    t0: Duration,
-    killed_at: Duration,
-) -> Result<(), Fail> {
-    let jobs = store.jobs()?;
-    let effects = store.effects()?;
-    println!("The queue at the end:");
-    println!("   job  input  effect  state      attempts  last error");
-    for job in &jobs {
-        let input = serde_json::from_str::<work::Double>(&job.payload)
-            .map_or("?".into(), |d| d.n.to_string());
-        let outputs: Vec<&str> = effects
-            .iter()
-            .filter(|(id, _)| *id == job.id)
-            .map(|(_, out)| out.as_str())
-            .collect();
-        println!(
-            "  {:>4}  {:>5}  {:>6}  {:<10} {:>4} of {:<3} {}",
-            job.id,
-            input,
-            if outputs.is_empty() {
-                "-".to_string()
-            } else {
-                outputs.join("+")
-            },
-            job.state.as_str(),
-            job.attempts,
-            job.max_attempts,
-            job.last_error.as_deref().unwrap_or("")
-        );
-    }
-    println!();
-    let runs = store.runs()?;
-    let (spans, labels) = lesson_10::picture::spans(&runs, f.workers + 1, threads, t0, killed_at);
-    println!(
-        "Every attempt, one row per thread of each worker process \
-         (! = failed, or cut short by the kill):"
-    );
-    print!(
-        "{}",
-        timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
-    );
-    f.picture.draw(&spans, &labels, "Lesson 11: worker processes share one PostgreSQL queue, through a kill and a server restart");
-    println!();
-    let counts = store.counts()?;
-    let completed = counts.of(State::Completed);
-    let discarded = counts.of(State::Discarded);
-    let lost = enqueued as u64 - counts.total() + counts.unfinished();
-    let once = counts.doubled == 0 && counts.effects == completed;
-    let orphans: i64 = store
-        .client()
-        .query_one(
-            "SELECT count(*) FROM orders o
-             WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.key = 'order-' || o.id)",
-            &[],
-        )?
-        .get(0);
-    println!(
-        "Report: {enqueued} enqueued = {completed} completed + {discarded} discarded, {lost} lost, \
-         {} ran more than once, {}; {orders} orders, {orphans} without a job.",
-        counts.ran_more_than_once,
-        if once {
-            "every effect applied once".to_string()
-        } else {
-            format!(
-                "{} effects for {completed} completed jobs: NOT applied exactly once",
-                counts.effects
-            )
-        }
-    );
-    if lost > 0 || !once || orphans > 0 {
-        return Err("the queue lost or doubled work".into());
-    }
-    Ok(())
-}
-
-fn spawn(
-    url: &str,
-    name: &str,
-    threads: usize,
-    f: &Flags,
-    t0: Duration,
-    lines: &Sender<Line>,
-) -> Result<Child, Fail> {
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .args(["worker", "--database-url", url])
-        .args(["--name", name])
-        .args(["--threads", &threads.to_string()])
-        .args(["--lease-ms", &f.lease_ms.to_string()])
-        .args(["--rescue-ms", "250"])
-        .args(["--seed", &f.seed.to_string()])
-        .args(["--since-ms", &t0.as_millis().to_string()])
-        .arg("--exit-when-idle")
-        // The demo reads its workers' lines, so they print the readable form whatever
-        // COURSE_LOG or RUST_LOG say.
-        .args(["--log-format", "readable"])
-        .env_remove("RUST_LOG")
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("could not start worker {name}: {e}"))?;
-    let out = child.stdout.take().expect("piped");
-    let lines = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(Line::Text(line)).is_err() {
-                return;
-            }
-        }
-        let _ = lines.send(Line::Closed);
-    });
-    Ok(child)
-}
-
-fn next_line(lines: &Receiver<Line>) -> Result<Line, Fail> {
-    match lines.recv_timeout(PATIENCE) {
-        Ok(line) => Ok(line),
-        Err(RecvTimeoutError::Timeout) => {
-            Err("no word from any worker for 60 s: is one stuck waiting for the server?".into())
-        }
-        Err(RecvTimeoutError::Disconnected) => Ok(Line::Closed),
-    }
 }

@@ -13,6 +13,24 @@
 //! Run it with `cargo run -p lesson-11`: it starts a throwaway server if PostgreSQL is installed
 //! (or uses `--database-url`), kills a worker mid-job, restarts the server as a crash would, and
 //! shows that nothing was lost.
+//!
+//! ## How the pieces fit
+//!
+//! The files have lesson 10's names, so the two lessons read side by side:
+//!
+//! - [`store`]: the queue on the server. `store/schema.rs` connects and makes the tables,
+//!   `store/write.rs` holds the transactions (enqueue, a worker's turn, the claims a worker
+//!   holds after a lost connection), `store/steps.rs` and `store/steps/record.rs` the statements
+//!   they are made of, `store/admin.rs` retry and cancel, `store/read.rs` the queries.
+//! - [`worker`]: a worker process, its loop (`worker/run.rs`) around lesson 7's pool, its events
+//!   (`worker/event.rs`) and how they are logged (`worker/log.rs`). New: the listener that wakes
+//!   it (`worker/listen.rs`) and reconnecting (`worker/reconnect.rs`).
+//! - [`cut`]: connections cut on purpose, for the fault tests.
+//! - [`job`], [`backoff`] and [`work`]: lesson 10's, unchanged.
+//!
+//! The program, `main.rs`, reads the flags and hands each command to its file under `cmd/`;
+//! `demo.rs` is the demo's script and `measure.rs` the measurement, each with its parts in a
+//! folder beside it.
 
 pub mod cut;
 pub mod store;

@@ -5,24 +5,19 @@
 //!
 //! The same binary is the queue's command line, lesson 10's with `--database-url URL` in place
 //! of `--db PATH`: `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`.
+//!
+//! As in lesson 10, this file holds the flags and sends each command to its file under `cmd/`;
+//! `demo.rs` is the demo and `measure.rs` the measurement.
 
+mod cmd;
 mod demo;
 mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use course_support::log::{Format, LogFlags};
-use lesson_11::backoff::Backoff;
-use lesson_11::job::{Job, NewJob, State};
-use lesson_11::store::{Enqueued, Store, StoreError};
-use lesson_11::work;
-use lesson_11::worker::{self, Event};
-use std::error::Error;
-use std::io::Write as _;
+use course_support::log::LogFlags;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Lesson 11: many machines, one queue, on PostgreSQL.
 ///
@@ -177,15 +172,19 @@ pub(crate) fn lease_ms(s: &str) -> Result<Duration, String> {
     whole(s, 100, 600_000).map(Duration::from_millis)
 }
 
+fn give_up_ms(s: &str) -> Result<Duration, String> {
+    whole(s, 1, 600_000).map(Duration::from_millis)
+}
+
 fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = match args.command {
         None => return demo::main(&args.demo),
-        Some(Command::Enqueue(a)) => enqueue(&a).map_err(|e| e.to_string()),
-        Some(Command::Worker(a)) => run_worker(&a).map_err(|e| e.to_string()),
-        Some(Command::Status(a)) => status(&a).map_err(|e| e.to_string()),
-        Some(Command::Retry(a)) => retry(&a).map_err(|e| e.to_string()),
-        Some(Command::Cancel(a)) => cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Enqueue(a)) => cmd::enqueue(&a).map_err(|e| e.to_string()),
+        Some(Command::Worker(a)) => cmd::run_worker(&a).map_err(|e| e.to_string()),
+        Some(Command::Status(a)) => cmd::status(&a).map_err(|e| e.to_string()),
+        Some(Command::Retry(a)) => cmd::retry(&a).map_err(|e| e.to_string()),
+        Some(Command::Cancel(a)) => cmd::cancel(&a).map_err(|e| e.to_string()),
         Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {
@@ -195,167 +194,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn open(db: &DbArg, backoff: Backoff) -> Result<Store, StoreError> {
-    Store::connect(&db.database_url, backoff)
-}
-
-fn give_up_ms(s: &str) -> Result<Duration, String> {
-    whole(s, 1, 600_000).map(Duration::from_millis)
-}
-
-fn now() -> Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-/// A name no other worker has: this machine's name and this process's id.
-fn default_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    format!("{host}-{}", std::process::id())
-}
-
-// ANCHOR: enqueue_cmd
-fn enqueue(a: &EnqueueArgs) -> Result<(), StoreError> {
-    let mut store = open(&a.db, Backoff::default())?;
-    let plan = work::plan(
-        a.first,
-        a.jobs,
-        a.work_ms.as_millis() as u64,
-        a.fail_percent,
-        a.seed,
-    );
-    let (mut new, mut existing) = (0, 0);
-    for (chunk_no, chunk) in plan.chunks(a.batch).enumerate() {
-        let jobs: Vec<NewJob> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, d)| NewJob {
-                payload: d.to_payload(),
-                max_attempts: a.max_attempts,
-                delay_ms: a.delay_ms.as_millis() as u64,
-                key: a
-                    .key_prefix
-                    .as_ref()
-                    .map(|p| format!("{p}-{}", chunk_no * a.batch + i + 1)),
-            })
-            .collect();
-        let ids = store.enqueue(&jobs)?;
-        new += ids.iter().filter(|e| matches!(e, Enqueued::New(_))).count();
-        existing += ids.len() - ids.iter().filter(|e| matches!(e, Enqueued::New(_))).count();
-        // Printed only after the commit: a line here is a promise that these jobs are stored.
-        println!(
-            "committed {} jobs (ids {}..={})",
-            ids.len(),
-            ids.first().map_or(0, |e| e.id()),
-            ids.last().map_or(0, |e| e.id())
-        );
-        let _ = std::io::stdout().flush();
-    }
-    println!("Enqueued {new} new jobs ({existing} were already there, by key).");
-    Ok(())
-}
-// ANCHOR_END: enqueue_cmd
-
-fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
-    let backoff = Backoff {
-        base: a.backoff_ms,
-        cap: Duration::from_secs(30),
-        seed: a.seed,
-    };
-    let store = open(&a.db, backoff)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    // SIGINT and SIGTERM both mean: claim nothing more, finish what is running, leave.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Release));
-    let name = a.name.clone().unwrap_or_else(default_name);
-    let config = worker::Config {
-        url: a.db.database_url.clone(),
-        name: name.clone(),
-        threads: a.threads,
-        lease: a.lease_ms,
-        claim_batch: a.claim_batch.unwrap_or(a.threads),
-        poll: a.poll_ms,
-        rescue_every: a.rescue_ms,
-        exit_when_idle: a.exit_when_idle,
-        grace: a.grace_ms,
-        give_up_after: a.give_up_ms,
-        backoff,
-    };
-    let since = a.since_ms.map_or_else(now, Duration::from_millis);
-    if !a.quiet {
-        a.log.init(UNIX_EPOCH + since)?;
-    }
-    let label = name.clone();
-    let on_event = move |event: Event| {
-        if let Event::Disconnected(why) = &event {
-            // The cause goes to stderr: it varies with how the connection broke.
-            eprintln!("worker {label}: lost the server: {why}");
-        }
-    };
-    let s = worker::run(store, &config, work::run, &stop, on_event)?;
-    let counts = format!(
-        "claimed {}, completed {}, failed {}, rescued {}, in {} transactions; \
-         woken {} times by a notification, reconnected {} times.",
-        s.claimed, s.completed, s.failed, s.rescued, s.turns, s.woken, s.reconnects
-    );
-    match a.log.format {
-        _ if a.quiet => {}
-        Format::Readable => println!("worker {name}: {counts}"),
-        Format::Json => tracing::info!(
-            worker = name.as_str(),
-            claimed = s.claimed,
-            completed = s.completed,
-            failed = s.failed,
-            rescued = s.rescued,
-            transactions = s.turns,
-            woken = s.woken,
-            reconnects = s.reconnects,
-            "leaving: {counts}"
-        ),
-    }
-    Ok(())
-}
-
-fn status(a: &StatusArgs) -> Result<(), StoreError> {
-    let mut store = open(&a.db, Backoff::default())?;
-    let counts = store.counts()?;
-    if a.json {
-        let mut map = serde_json::Map::new();
-        for state in State::ALL {
-            map.insert(state.as_str().into(), counts.of(state).into());
-        }
-        map.insert("effects_applied".into(), counts.effects.into());
-        println!("{}", serde_json::Value::Object(map));
-        return Ok(());
-    }
-    println!("{}: {} jobs", store.server(), counts.total());
-    for state in State::ALL {
-        println!("  {:<10} {:>7}", state.as_str(), counts.of(state));
-    }
-    println!("  effects applied {:>7}", counts.effects);
-    Ok(())
-}
-
-fn retry(a: &JobArgs) -> Result<(), StoreError> {
-    let job = open(&a.db, Backoff::default())?.retry(a.id)?;
-    println!("{}", job_line("retried", &job));
-    Ok(())
-}
-
-fn cancel(a: &JobArgs) -> Result<(), StoreError> {
-    let job = open(&a.db, Backoff::default())?.cancel(a.id)?;
-    println!("{}", job_line("cancelled", &job));
-    Ok(())
-}
-
-fn job_line(verb: &str, job: &Job) -> String {
-    format!(
-        "{verb} job {}: now {}, {} of {} attempts used",
-        job.id, job.state, job.attempts, job.max_attempts
-    )
 }
