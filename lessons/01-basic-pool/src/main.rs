@@ -27,6 +27,7 @@ struct Args {
 }
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     if args.sweep {
         sweep(&args);

@@ -29,6 +29,7 @@ struct Args {
 }
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     let specs = workload::jobs(args.jobs, args.seed, args.work_ms, args.fail_percent);
     let mean = workload::mean_work(&specs);

@@ -51,6 +51,7 @@ fn main() {
 
 #[cfg(not(loom))]
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     // Each Ctrl-C becomes a message, so the main thread can wait on it with `select!` beside
     // the queue. Installed before anything runs, so no Ctrl-C is missed.

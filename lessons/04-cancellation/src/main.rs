@@ -43,6 +43,7 @@ struct Args {
 }
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     if args.job_timeout_ms.is_zero() && args.deadline_ms.is_none() && !args.cancel_on_error {
         eprintln!(

@@ -67,6 +67,7 @@ struct Job {
 }
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     if let Some(shape) = args.compare_one {
         compare::measure_one(shape, args.compare_jobs, args.compare_width);

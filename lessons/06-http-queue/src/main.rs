@@ -105,6 +105,7 @@ fn max_connections(s: &str) -> Result<usize, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     // Listening for signals replaces their default action (ending the process), so it starts
     // before anything else: no SIGTERM can arrive in between and kill a half-started server.

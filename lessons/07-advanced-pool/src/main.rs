@@ -12,6 +12,7 @@ use demo::show;
 use demo::stage::Stage;
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     args.check_room();
     show::quiet_worker_panics();

@@ -11,6 +11,7 @@ use demo::scenes;
 use demo::stage::Stage;
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     args.check_pools();
     println!("Lesson 8: dynamic and priority pools\n");

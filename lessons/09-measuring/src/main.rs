@@ -10,6 +10,7 @@ use quick::{child, counters, sweep, table};
 use std::time::Instant;
 
 fn main() {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     let scales = args.scales();
     let rounds = args.rounds();

@@ -179,6 +179,7 @@ pub(crate) fn lease_ms(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     let result = match args.command {
         None => demo::run(&args.demo).map_err(|e| e.to_string()),

@@ -177,6 +177,7 @@ fn give_up_ms(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     let result = match args.command {
         None => return demo::main(&args.demo),

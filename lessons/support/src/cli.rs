@@ -14,11 +14,8 @@ pub const MAX_JOBS: usize = 1_000_000;
 
 /// Parses the process arguments into `T`, or prints a one-line error and exits with code 2.
 ///
-/// `--help` and `--version` still print in full and exit 0. Every lesson calls this first, so
-/// it is also where a lesson learns to end quietly when its output goes nowhere (see
-/// [`quiet_on_closed_stdout`]).
+/// `--help` and `--version` still print in full and exit 0.
 pub fn parse<T: clap::Parser>() -> T {
-    quiet_on_closed_stdout();
     match T::try_parse() {
         Ok(args) => args,
         Err(err) => exit_with(err),
@@ -26,6 +23,7 @@ pub fn parse<T: clap::Parser>() -> T {
 }
 
 /// Makes `cargo run -p lesson-N | head` end the lesson quietly once `head` has what it wants.
+/// Every lesson's `main` calls it first, before it prints anything.
 ///
 /// Rust programs ignore the signal (SIGPIPE) that ends a C program writing to a closed pipe, so
 /// the write fails instead, and `println!` turns that failure into a panic and a backtrace

@@ -37,6 +37,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     let args: Args = cli::parse();
     let criterion = args
         .criterion

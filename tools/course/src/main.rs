@@ -72,6 +72,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    course_support::cli::quiet_on_closed_stdout();
     let cli: Cli = course_support::cli::parse();
     let root = root();
     let result = match cli.command.unwrap_or(Command::List { fresh: false }) {
