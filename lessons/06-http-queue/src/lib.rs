@@ -1,6 +1,7 @@
 //! # Lesson 6: an HTTP job queue
 //!
-//! The async pool of lesson 5 goes behind an HTTP server: `POST /tasks` queues a task and answers
+//! A pool of lesson 5's shape (tokio tasks sharing one bounded queue, a token for stop-now),
+//! rebuilt for a server, sits behind an HTTP front: `POST /tasks` queues a task and answers
 //! `202 Accepted` at once, `GET /tasks/{id}` says how it is doing, `GET /metrics` counts them all
 //! in Prometheus's text format (and `GET /metrics.json` in JSON, for people and scripts).
 //! New since lesson 5: a full queue answers `503 Service Unavailable` with `Retry-After` instead
