@@ -8,7 +8,7 @@
 // //! Lesson 1's pool doubled numbers. Build one that squares them, from scratch: the worker loop,
 // //! and the function that starts the workers, feeds them and collects the answers.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex01-squares` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex01-squares` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex01-squares`.
 // course: solution
 //! Lesson 1's pool, squaring instead of doubling.
@@ -29,7 +29,7 @@ pub fn worker(
 ) {
     // course: exercise
     // let _ = (jobs, results, square);
-    // todo!("loop over the jobs receiver and send (n, square(n)) for each job")
+    // @todo("loop over the jobs receiver and send (n, square(n)) for each job")
     // course: solution
     // Ends once every jobs sender is dropped and the queue is empty.
     for n in jobs {
@@ -59,7 +59,7 @@ where
 {
     // course: exercise
     // let _ = (workers, numbers, square);
-    // todo!(
+    // @todo(
     //     "start `workers` threads running `worker`, send every number, close the queue, collect the answers, join the threads"
     // )
     // course: solution

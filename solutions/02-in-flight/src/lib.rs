@@ -11,7 +11,7 @@
 // //! `crossbeam_channel` queue. Not a thread per item (that would run them all at once), and not
 // //! one worker after another (that would run one at a time).
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex02-in-flight` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex02-in-flight` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex02-in-flight`.
 // course: solution
 //! Lesson 1's pool, where the number of workers is the limit: `limit` threads share one queue,
@@ -38,7 +38,7 @@ where
 {
     // course: exercise
     // let _ = (limit, items, f);
-    // todo!(
+    // @todo(
     //     "refuse a limit of 0, start `limit` threads taking items from one shared queue, send every item, close the queue, collect every result, join the threads"
     // )
     // course: solution

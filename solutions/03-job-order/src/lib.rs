@@ -14,7 +14,7 @@
 // //! closes by itself when the last worker returns and drops the last `Sender`, provided nobody
 // //! else still holds one. `std::thread::scope` lets the workers borrow `f`, and waits for them.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex03-job-order` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex03-job-order` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex03-job-order`.
 // course: solution
 //! Lesson 2's pool: a thread scope for the workers, a results channel that closes when the last
@@ -40,7 +40,7 @@ where
 {
     // course: exercise
     // let _ = (workers, jobs, f);
-    // todo!(
+    // @todo(
     //     "in a thread scope, start the workers, drop your own results sender, send the jobs, read results until the channel closes, then sort them by id"
     // )
     // course: solution

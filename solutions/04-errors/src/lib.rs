@@ -11,7 +11,7 @@
 // //! by job id. A failed job must not stop the others, and every job ends up in exactly one of
 // //! the two lists, its error text unchanged.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex04-errors` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex04-errors` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex04-errors`.
 // course: solution
 //! Lesson 2's pool: a worker sends every result back, error or not, and the collector, the one
@@ -45,7 +45,7 @@ where
 {
     // course: exercise
     // let _ = (workers, jobs, f);
-    // todo!(
+    // @todo(
     //     "run every job on the workers, send every (id, result) back, and sort each result into answers or failures, both ordered by id"
     // )
     // course: solution

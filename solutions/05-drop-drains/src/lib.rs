@@ -10,7 +10,7 @@
 // //! `drop` must not return until they all have and every worker thread has ended. That is
 // //! lesson 3's `close_and_join`, in the one place Rust always calls.
 // //!
-// //! Replace the `todo!()` in `drop` and run `cargo test -p ex05-drop-drains` until it passes.
+// //! Replace the `@todo()` in `drop` and run `cargo test -p ex05-drop-drains` until it passes.
 // //! Stuck? Run `cargo run -p course -- hint ex05-drop-drains`.
 // course: solution
 //! Close, then join: in that order, and nothing queued is lost.
@@ -79,7 +79,7 @@ impl Drop for Pool {
         // course: exercise
         // let Pool { queue, workers } = self;
         // let _ = (queue, workers);
-        // todo!(
+        // @todo(
         //     "close the queue by taking the sender out of `self.queue` and dropping it, then join every worker"
         // )
         // course: solution

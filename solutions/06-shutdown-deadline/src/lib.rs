@@ -13,7 +13,7 @@
 // //! accepted is in exactly one of `finished` and `unstarted`.
 // //!
 // //! The pool and its workers are written; read the fields of [`Pool`] and the `worker`
-// //! function, then replace the `todo!()` and run `cargo test -p ex06-shutdown-deadline` until it
+// //! function, then replace the `@todo()` and run `cargo test -p ex06-shutdown-deadline` until it
 // //! passes. Stuck? Run `cargo run -p course -- hint ex06-shutdown-deadline`.
 // course: solution
 //! Close the queue, wait for the workers with a time limit, raise the stop flag if the limit
@@ -175,7 +175,7 @@ impl<J: Send + 'static> Pool<J> {
         //     handed_back,
         //     deadline,
         // );
-        // todo!(
+        // @todo(
         //     "close the queue, wait for the workers to exit for at most `deadline`, raise the stop flag if they did not, join them, then collect the finished and handed-back jobs"
         // )
         // course: solution

@@ -16,7 +16,7 @@
 // //! - [`run_until_first_error`] reports every job exactly once: done, failed, or cancelled if it
 // //!   never started, including the jobs still in the queue when the workers stopped.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex07-first-error` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex07-first-error` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex07-first-error`.
 // course: solution
 //! Lesson 4's worker loop and batch, reduced to Go's `errgroup.WithContext`: workers wait on
@@ -168,7 +168,7 @@ pub fn worker(
 ) {
     // course: exercise
     // let _ = (jobs, token, work, results);
-    // todo!(
+    // @todo(
     //     "loop: select! on the jobs queue and token.done(); skip (report Cancelled) a job taken after the cancel; run the job, cancel the token with Cause::FirstError if it fails, send (job, status)"
     // )
     // course: solution
@@ -221,7 +221,7 @@ where
 {
     // course: exercise
     // let _ = (workers, jobs, work);
-    // todo!(
+    // @todo(
     //     "make a token and a closed queue holding every job, run `workers` scoped threads of `worker`, collect their outcomes, add the jobs left in the queue as Cancelled, sort by job id, and take the cause from the token"
     // )
     // course: solution

@@ -15,7 +15,7 @@
 // //! - [`run_with_timeout`] runs a batch on `workers` threads; each job gets its own limit,
 // //!   counted from when that job starts, so a stuck job costs its worker `limit` and no more.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex08-job-timeout` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex08-job-timeout` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex08-job-timeout`.
 // course: solution
 //! Lesson 4's `Ctx::sleep` on its own: one `select!` over the work, the time limit and the
@@ -55,7 +55,7 @@ pub struct Job {
 pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) -> Outcome {
     // course: exercise
     // let _ = (work, limit, cancel);
-    // todo!(
+    // @todo(
     //     "select! on after(work) (Completed), after(limit) (TimedOut) and cancel (Cancelled): whichever is ready first decides"
     // )
     // course: solution
@@ -79,7 +79,7 @@ pub fn wait_or_time_out(work: Duration, limit: Duration, cancel: &Receiver<()>) 
 pub fn run_with_timeout(workers: usize, jobs: Vec<Job>, limit: Duration) -> Vec<(u64, Outcome)> {
     // course: exercise
     // let _ = (workers, jobs, limit);
-    // todo!(
+    // @todo(
     //     "queue every job and close the queue, run `workers` scoped threads that call wait_or_time_out(job.work, limit, &never()) for each job they take, and collect one (id, outcome) per job"
     // )
     // course: solution

@@ -15,7 +15,7 @@
 // //! - a `tokio::task::JoinSet` holds the tasks; join every one of them (`join_next` until it
 // //!   returns `None`) and return all the results.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex09-semaphore` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex09-semaphore` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex09-semaphore`.
 // course: solution
 //! Lesson 5's other shape, `run_with_permits`, without its cancellation and reports: a
@@ -44,7 +44,7 @@ where
 {
     // course: exercise
     // let _ = (limit, jobs, f);
-    // todo!(
+    // @todo(
     //     "for each job: acquire_owned a permit from an Arc<Semaphore> of `limit`, then spawn a task on a JoinSet that runs f(job) and drops the permit when it is done; then join_next until None and return every (job, result)"
     // )
     // course: solution

@@ -17,7 +17,7 @@
 // //!   reported [`Status::Skipped`];
 // //! - hand each job the token (a clone), so a running job can stop by itself.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex10-cancel-token` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex10-cancel-token` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex10-cancel-token`.
 // course: solution
 //! Lesson 5's worker loop: a `tokio::select!` over `token.cancelled()` and the next job, the
@@ -88,7 +88,7 @@ where
 {
     // course: exercise
     // let _ = (jobs, token, work);
-    // todo!(
+    // @todo(
     //     "loop: select! between token.cancelled() (leave) and the next job from jobs.lock().await.recv() (None: leave); a job taken once the token is cancelled is Skipped; otherwise run work(job, token.clone()).await: Ok is Completed, Err(Stopped) is Stopped"
     // )
     // course: solution

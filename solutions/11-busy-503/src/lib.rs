@@ -24,7 +24,7 @@
 // //! A request that is refused may use up an id, so the ids of accepted tasks can have gaps; they
 // //! must only be unique and increasing.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex11-busy-503` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex11-busy-503` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex11-busy-503`.
 // course: solution
 //! `POST /tasks` takes the next id and `try_send`s the task: `202` and the id when it is queued,
@@ -127,7 +127,7 @@ pub async fn post_task(
 ) -> Response {
     // course: exercise
     // let _ = (state, body);
-    // todo!(
+    // @todo(
     //     "400 + a JSON error for a bad body; else take the next id and try_send the task: 202 + {{\"id\": N}}, or 503 + Retry-After: 1 + a JSON error when the queue is full"
     // )
     // course: solution

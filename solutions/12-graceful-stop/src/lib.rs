@@ -21,7 +21,7 @@
 // //! Read the fields of [`Server`] and [`AppState`] first: which `Sender` keeps the queue open,
 // //! and what does the handler do once it is gone?
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex12-graceful-stop` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex12-graceful-stop` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex12-graceful-stop`.
 // course: solution
 //! [`Server::stop`] drops the queue's only `Sender`: from then on the handlers' weak senders
@@ -168,7 +168,7 @@ impl Server {
     pub async fn stop(self) -> Summary {
         // course: exercise
         // let _ = (self.queue, self.state, self.workers);
-        // todo!(
+        // @todo(
         //     "stop accepting and close the queue (which Sender keeps it open?), await every worker (never abort one), then return the counters as a Summary"
         // )
         // course: solution

@@ -24,7 +24,7 @@
 // //!
 // //! The struct's fields are yours to choose: replace the placeholder.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex13-token-bucket` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex13-token-bucket` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex13-token-bucket`.
 // course: solution
 //! The tokens are counted in billionths of a token: at `rate` tokens per second, exactly `rate`
@@ -120,7 +120,7 @@ impl TokenBucket {
     pub fn new(rate_per_sec: u32, burst: u32, clock: Arc<dyn Clock>) -> TokenBucket {
         // course: exercise
         // let _ = (rate_per_sec, burst, clock);
-        // todo!("store the rate, the burst and the clock; start full, at the clock's now")
+        // @todo("store the rate, the burst and the clock; start full, at the clock's now")
         // course: solution
         assert!(rate_per_sec > 0, "a rate of 0 would never refill");
         assert!(burst > 0, "a bucket must hold at least one token");
@@ -142,7 +142,7 @@ impl TokenBucket {
     pub fn try_take(&self) -> Result<(), Duration> {
         // course: exercise
         // let _ = self;
-        // todo!(
+        // @todo(
         //     "add the tokens that came back since the last call (rate × time, fractions kept, at most burst), then take one or return the wait"
         // )
         // course: solution

@@ -31,7 +31,7 @@
 // //! placeholders. Whether [`Breaker::state`] says `Open` or `HalfOpen` between the end of the
 // //! cool-down and the next `allow` is up to you; the tests don't ask.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex14-circuit-breaker` until it passes. Stuck?
+// //! Replace each `@todo()` and run `cargo test -p ex14-circuit-breaker` until it passes. Stuck?
 // //! Run `cargo run -p course -- hint ex14-circuit-breaker`.
 // course: solution
 //! One `Mutex` around the state, so that every transition is whole. The state carries a round
@@ -177,7 +177,7 @@ impl Breaker {
     pub fn new(failures: u32, cooldown: Duration, probes: u32, clock: Arc<dyn Clock>) -> Breaker {
         // course: exercise
         // let _ = (failures, cooldown, probes, clock);
-        // todo!("store the settings and the clock; start closed, with no failures counted")
+        // @todo("store the settings and the clock; start closed, with no failures counted")
         // course: solution
         assert!(failures > 0, "the breaker must allow at least 1 failure");
         assert!(probes > 0, "a half-open breaker needs at least 1 probe");
@@ -202,7 +202,7 @@ impl Breaker {
     pub fn allow(&self) -> Result<Permit, Open> {
         // course: exercise
         // let _ = self;
-        // todo!(
+        // @todo(
         //     "closed: a permit; open: refuse until the cool-down has passed, then turn half-open and give out a probe; half-open: a probe while fewer than `probes` are out, else refuse"
         // )
         // course: solution
@@ -229,7 +229,7 @@ impl Breaker {
     pub fn record(&self, permit: Permit, ok: bool) {
         // course: exercise
         // let _ = (self, permit, ok);
-        // todo!(
+        // @todo(
         //     "ignore results of permits from before the breaker last opened; closed: a success resets the count, `failures` in a row open it; half-open: `probes` successes close it, one failure re-opens it and restarts the cool-down"
         // )
         // course: solution
@@ -270,7 +270,7 @@ impl Breaker {
     pub fn state(&self) -> State {
         // course: exercise
         // let _ = self;
-        // todo!("report the state")
+        // @todo("report the state")
         // course: solution
         self.lock().state
     }

@@ -23,7 +23,7 @@
 // //! synchronisation, and [`Pool::shutdown`] joins the workers before it reads them, which makes
 // //! every count visible.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex15-metrics` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex15-metrics` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex15-metrics`.
 // course: solution
 //! A job is counted `submitted` only once it is in the queue, a refusal once under its reason,
@@ -181,7 +181,7 @@ impl Pool {
     pub fn submit(&self, job: Job) -> Result<(), Rejected> {
         // course: exercise
         // let _ = (self, job);
-        // todo!(
+        // @todo(
         //     "refuse with Closed if closed; send (waiting for room); count `submitted` once the send succeeded, or count the refusal under its reason"
         // )
         // course: solution
@@ -204,7 +204,7 @@ impl Pool {
     pub fn try_submit(&self, job: Job) -> Result<(), Rejected> {
         // course: exercise
         // let _ = (self, job);
-        // todo!(
+        // @todo(
         //     "refuse with Closed if closed; try_send; count `submitted` only if it got in, else count the refusal (Full or Closed) once"
         // )
         // course: solution
@@ -269,7 +269,7 @@ impl Pool {
 fn worker(jobs: Receiver<Job>, metrics: &Metrics) {
     // course: exercise
     // let _ = (jobs, metrics);
-    // todo!(
+    // @todo(
     //     "for each job: run it inside catch_unwind(AssertUnwindSafe(job)); count Ok(Ok) as completed, Ok(Err) as failed, Err(panic) as panicked"
     // )
     // course: solution

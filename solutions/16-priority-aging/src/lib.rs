@@ -27,7 +27,7 @@
 // //! back. The fields of [`SharedQueue`] are written; the fields of [`PriorityQueue`] are yours
 // //! to choose: replace the placeholder.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex16-priority-aging` until it passes. Stuck?
+// //! Replace each `@todo()` and run `cargo test -p ex16-priority-aging` until it passes. Stuck?
 // //! Run `cargo run -p course -- hint ex16-priority-aging`.
 // course: solution
 //! A job's rank at pick `P` is `priority × age_every + (P − pushed_at)`. The `P` is the same for
@@ -133,7 +133,7 @@ impl<T> PriorityQueue<T> {
     pub fn new(age_every: u64) -> PriorityQueue<T> {
         // course: exercise
         // let _ = age_every;
-        // todo!("refuse 0; start empty, with no picks and no pushes counted")
+        // @todo("refuse 0; start empty, with no picks and no pushes counted")
         // course: solution
         assert!(age_every > 0, "age_every must be at least 1");
         PriorityQueue {
@@ -149,7 +149,7 @@ impl<T> PriorityQueue<T> {
     pub fn push(&mut self, priority: u8, item: T) {
         // course: exercise
         // let _ = (self, priority, item);
-        // todo!(
+        // @todo(
         //     "store the job with what ordering it needs: its priority, when it arrived (in picks), and a push number for ties"
         // )
         // course: solution
@@ -172,7 +172,7 @@ impl<T> PriorityQueue<T> {
     pub fn pop(&mut self) -> Option<T> {
         // course: exercise
         // let _ = self;
-        // todo!(
+        // @todo(
         //     "take the highest rank (priority × age_every + picks waited), the oldest among equals, and count one more pick"
         // )
         // course: solution
@@ -187,7 +187,7 @@ impl<T> PriorityQueue<T> {
     pub fn len(&self) -> usize {
         // course: exercise
         // let _ = self;
-        // todo!("count the jobs waiting")
+        // @todo("count the jobs waiting")
         // course: solution
         self.heap.len()
         // course: end
@@ -257,7 +257,7 @@ impl<T> SharedQueue<T> {
     pub fn push(&self, priority: u8, item: T) -> Result<(), T> {
         // course: exercise
         // let _ = (&self.state, &self.ready, priority, item);
-        // todo!(
+        // @todo(
         //     "lock; if closed, hand the item back; else push it, unlock, and wake one waiting worker"
         // )
         // course: solution
@@ -278,7 +278,7 @@ impl<T> SharedQueue<T> {
     pub fn pop(&self) -> Option<T> {
         // course: exercise
         // let _ = self;
-        // todo!(
+        // @todo(
         //     "lock; loop: a job? return it; closed? return None; else wait on the Condvar (which gives the lock back)"
         // )
         // course: solution
@@ -305,7 +305,7 @@ impl<T> SharedQueue<T> {
     pub fn close(&self) {
         // course: exercise
         // let _ = self;
-        // todo!("set closed under the lock, and wake every waiting worker")
+        // @todo("set closed under the lock, and wake every waiting worker")
         // course: solution
         self.state
             .lock()

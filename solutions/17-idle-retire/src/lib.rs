@@ -29,7 +29,7 @@
 // //! the calls that come back empty-handed. Jobs here do not panic (lesson 7 shows how to
 // //! survive one).
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex17-idle-retire` until it passes. Stuck? Run
+// //! Replace each `@todo()` and run `cargo test -p ex17-idle-retire` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex17-idle-retire`.
 // course: solution
 //! Two counts steer the pool: `alive` and `idle`. `submit` starts a worker when more jobs wait
@@ -230,7 +230,7 @@ struct Counts {
 pub fn try_grow(alive: &AtomicUsize, max: usize) -> bool {
     // course: exercise
     // let _ = (alive, max);
-    // todo!("in one step (a compare-and-swap loop): if alive < max, add one and say true; else false")
+    // @todo("in one step (a compare-and-swap loop): if alive < max, add one and say true; else false")
     // course: solution
     // A compare-and-swap loop: if another thread changed `alive` since we read it, the swap
     // fails and we decide again on the new value.
@@ -256,7 +256,7 @@ pub fn try_grow(alive: &AtomicUsize, max: usize) -> bool {
 pub fn try_retire(alive: &AtomicUsize, min: usize) -> bool {
     // course: exercise
     // let _ = (alive, min);
-    // todo!(
+    // @todo(
     //     "in one step (a compare-and-swap loop): if alive > min, take one away and say true; else false"
     // )
     // course: solution
@@ -328,7 +328,7 @@ impl Pool {
     pub fn submit(&self, job: Job) {
         // course: exercise
         // let _ = (job, &self.counts.idle);
-        // todo!(
+        // @todo(
         //     "send the job; then if more jobs wait (self.inbox.len()) than workers are idle, and try_grow agrees, start_worker"
         // )
         // course: solution
@@ -361,7 +361,7 @@ impl Pool {
         let Pool { queue, workers, .. } = self;
         // course: exercise
         // let _ = (queue, workers);
-        // todo!("drop the sender first, then join every handle in `workers`")
+        // @todo("drop the sender first, then join every handle in `workers`")
         // course: solution
         // Dropping the only sender closes the queue: once it is empty, every worker's
         // `recv_timeout` says `Disconnected`, and the worker leaves.
@@ -413,7 +413,7 @@ impl Pool {
 fn worker(inbox: Inbox, counts: &Counts, config: Config) {
     // course: exercise
     // let _ = (inbox, counts, config);
-    // todo!(
+    // @todo(
     //     "loop: count yourself idle, recv_timeout(config.idle), count yourself busy; a job: run it; Timeout: return if try_retire agrees; Disconnected: take yourself out of `alive` and return"
     // )
     // course: solution

@@ -18,7 +18,7 @@
 //! `loom::sync::Arc`): loom can only reorder what it can see.
 //!
 // course: exercise
-// //! Replace the `todo!()` and run `cargo test -p ex18-loom-model` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex18-loom-model` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex18-loom-model`.
 // course: solution
 //! This is the finished version; `cargo test -p ex18-loom-model-solution` runs the exercise's
@@ -137,7 +137,7 @@ impl Slots for Limiter {
 /// least one interleaving, and pass on [`Limiter`], for all of them.
 pub fn model<L: Slots>() {
     // course: exercise
-    // todo!(
+    // @todo(
     //     "create an L with one slot in a loom::sync::Arc, spawn two loom threads that each call \
     //      try_take, join them, and assert that at most one of them got the slot"
     // )

@@ -25,7 +25,7 @@
 // //! [`Next`] is written for you. The random numbers come from `rand` 0.10: `rng.random_range(a..=b)`
 // //! draws from `a` to `b` inclusive, with `use rand::RngExt as _;` in scope.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex19-backoff-jitter` until it passes. Stuck?
+// //! Replace each `@todo()` and run `cargo test -p ex19-backoff-jitter` until it passes. Stuck?
 // //! Run `cargo run -p course -- hint ex19-backoff-jitter`.
 // course: solution
 //! The ceiling starts at `base` (clamped to `cap`) and doubles once per further attempt, each
@@ -77,7 +77,7 @@ pub enum Next {
 pub fn ceiling(attempt: u32, base: Duration, cap: Duration) -> Duration {
     // course: exercise
     // let _ = (attempt, base, cap);
-    // todo!(
+    // @todo(
     //     "start from base (at most cap) and double once per attempt after the first, with \
     //      saturating_mul, clamping to cap; stop as soon as it reaches the cap (or is zero)"
     // )
@@ -115,7 +115,7 @@ pub fn ceiling(attempt: u32, base: Duration, cap: Duration) -> Duration {
 pub fn full_jitter(attempt: u32, base: Duration, cap: Duration, rng: &mut impl Rng) -> Duration {
     // course: exercise
     // let _ = (attempt, base, cap, rng);
-    // todo!(
+    // @todo(
     //     "the ceiling in whole milliseconds (as_millis), then Duration::from_millis of \
     //      rng.random_range(0..=that)"
     // )
@@ -154,7 +154,7 @@ pub fn after_failure(
 ) -> Next {
     // course: exercise
     // let _ = (attempts_so_far, max_attempts, base, cap, rng);
-    // todo!(
+    // @todo(
     //     "Discard once attempts_so_far has reached max_attempts; otherwise RetryIn a full_jitter \
     //      wait for attempt attempts_so_far"
     // )

@@ -27,7 +27,7 @@
 // //! `rusqlite`'s `Transaction` rolls back when it is dropped without `commit()`, so a `?` or an
 // //! early `return` leaves nothing half done.
 // //!
-// //! Replace each `todo!()` and run `cargo test -p ex20-lease-reclaim` until it passes. Stuck?
+// //! Replace each `@todo()` and run `cargo test -p ex20-lease-reclaim` until it passes. Stuck?
 // //! Run `cargo run -p course -- hint ex20-lease-reclaim`.
 // course: solution
 //! `claim` is one `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock before it reads,
@@ -114,7 +114,7 @@ pub struct Claim {
 pub fn claim(conn: &mut Connection, now_ms: i64, lease_ms: i64) -> rusqlite::Result<Option<Claim>> {
     // course: exercise
     // let _ = (conn, now_ms, lease_ms);
-    // todo!(
+    // @todo(
     //     "one IMMEDIATE transaction: SELECT the lowest id that is available, or running with \
     //      lease_until <= now_ms; UPDATE it (running, attempts + 1, lease_token + 1, lease_until \
     //      = now_ms + lease_ms); commit; return the Claim (None if there was nothing to claim)"
@@ -171,7 +171,7 @@ pub fn claim(conn: &mut Connection, now_ms: i64, lease_ms: i64) -> rusqlite::Res
 pub fn complete(conn: &mut Connection, id: i64, token: i64, now_ms: i64) -> rusqlite::Result<bool> {
     // course: exercise
     // let _ = (conn, id, token, now_ms);
-    // todo!(
+    // @todo(
     //     "one transaction: UPDATE to completed only WHERE id, state = 'running', this token and \
     //      lease_until > now_ms; if that changed no row, return false (changing nothing); else \
     //      INSERT the effect, commit, true"

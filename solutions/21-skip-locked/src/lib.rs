@@ -30,7 +30,7 @@
 // //! The tests need PostgreSQL: installed on this machine (they start a throwaway server of their
 // //! own), or a server named in `DATABASE_URL`. Without either they print a `NOT RUN` line.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex21-skip-locked` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex21-skip-locked` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex21-skip-locked`.
 // course: solution
 //! `claim_batch` is one statement, and so one transaction, which the function still opens and
@@ -105,7 +105,7 @@ pub fn claim_batch(
 ) -> Result<Vec<Claim>, postgres::Error> {
     // course: exercise
     // let _ = (client, worker, n, now_ms, lease_ms);
-    // todo!(
+    // @todo(
     //     "one transaction: WITH picked AS (SELECT id FROM jobs WHERE state = 'available' ORDER \
     //      BY id LIMIT $1 FOR UPDATE SKIP LOCKED) UPDATE jobs SET state = 'running', attempts + \
     //      1, lease_token = nextval('lease_tokens'), lease_until = now_ms + lease_ms, worker \

@@ -34,7 +34,7 @@
 // //! The tests need PostgreSQL: installed on this machine (they start a throwaway server of their
 // //! own), or a server named in `DATABASE_URL`. Without either they print a `NOT RUN` line.
 // //!
-// //! Replace the `todo!()` and run `cargo test -p ex22-rescuer` until it passes. Stuck? Run
+// //! Replace the `@todo()` and run `cargo test -p ex22-rescuer` until it passes. Stuck? Run
 // //! `cargo run -p course -- hint ex22-rescuer`.
 // course: solution
 //! `rescue` is one statement, and so one transaction, which the function still opens and
@@ -184,7 +184,7 @@ pub struct Rescued {
 pub fn rescue(client: &mut Client, now_ms: i64) -> Result<Vec<Rescued>, postgres::Error> {
     // course: exercise
     // let _ = (client, now_ms);
-    // todo!(
+    // @todo(
     //     "one transaction: UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN \
     //      'discarded' ELSE 'retryable' END, last_error = LEASE_LOST, lease_token = NULL, \
     //      lease_until = NULL WHERE state = 'running' AND lease_until <= now_ms RETURNING id, \

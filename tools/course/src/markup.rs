@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!     // course: exercise
-//!     // todo!("loop over the jobs and send each answer")
+//!     // @todo("loop over the jobs and send each answer")
 //!     // course: solution
 //!     for n in jobs {
 //!         results.send(square(n))?;
@@ -16,7 +16,8 @@
 //! The lines between `exercise` and `solution` are the student's, each commented out with `// `
 //! (a bare `//`, or a blank line, is an empty line). The lines between `solution` and `end` are the answer. Either
 //! part may be missing: `exercise` straight to `end` is text only the student sees, `solution`
-//! straight to `end` is code only the solution has. [`exercise`] turns a marked-up file into the
+//! straight to `end` is code only the solution has. In the student's part, `@todo` stands for the
+//! `todo!` macro, so that no solution file holds one, even in a comment. [`exercise`] turns a marked-up file into the
 //! student's file, and [`solution`] into the plain answer. `cargo run -p course -- gen` writes
 //! every exercise from its solution, and `verify` fails when one differs.
 
@@ -27,6 +28,9 @@ use std::path::{Path, PathBuf};
 
 /// The prefix every marker line starts with, after its indentation.
 const MARKER: &str = "// course:";
+
+/// What the student's part writes for the `todo!` macro.
+const TODO: &str = "@todo";
 
 /// Which part of a marked-up file a line belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +106,7 @@ fn parse(source: &str) -> Result<Vec<(Part, String)>, MarkupError> {
                     Some(String::new())
                 } else {
                     text.strip_prefix("// ")
-                        .map(|rest| format!("{indent}{rest}"))
+                        .map(|rest| format!("{indent}{}", rest.replace(TODO, "todo!")))
                 };
                 match uncommented {
                     Some(student) => lines.push((Part::Exercise, student)),
@@ -251,7 +255,7 @@ use std::sync::Mutex;
 
 fn f() -> u32 {
     // course: exercise
-    // todo!(\"add\")
+    // @todo(\"add\")
     //
     //     // nested indent
     // course: solution
