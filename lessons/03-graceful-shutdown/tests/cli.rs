@@ -1,9 +1,7 @@
 //! `cargo run -p lesson-3` as a learner sees it: the real binary, its output pinned by a
 //! snapshot, and Ctrl-C sent to it for real.
 
-use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, recording, run_bin, stdout_of,
-};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, run_bin};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-3");
@@ -241,25 +239,10 @@ fn hostile_flags_are_refused_with_one_line() {
     );
 }
 
-#[test]
-fn the_books_recording_is_a_real_run_of_this_program() {
-    // `cargo run -p course -- record lesson-3` makes the recording; the book shows it as is.
-    let recorded = recording("lesson-3");
-    let expected: &[&str] = &[];
-    assert_eq!(
-        recorded.args, expected,
-        "the book's recording must run the command this file snapshots"
-    );
-    let output = recorded.output;
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
-fn the_help_the_book_shows_is_the_programs_help() {
-    let help = stdout_of(BIN, &["--help"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("help", help);
-    });
+course_support::book_tests! {
+    bin: BIN,
+    recording: "lesson-3",
+    args: [],
+    snapshot: "default_run",
+    normalize: normalize,
 }

@@ -119,27 +119,12 @@ fn hostile_flags_are_refused_with_one_line() {
     assert_hostile_flags(BIN, &["--workers", "--jobs", "--rounds"]);
 }
 
-#[test]
-fn the_books_recording_is_a_real_run_of_this_program() {
-    // `cargo run -p course -- record lesson-9` makes the recording; the book shows it as is.
-    let recorded = recording("lesson-9");
-    let expected: &[&str] = &["--jobs", "300", "--rounds", "1", "--workers", "2"];
-    assert_eq!(
-        recorded.args, expected,
-        "the book's recording must run the command this file snapshots"
-    );
-    let output = recorded.output;
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("tiny_run", normalize(&redact_table(&output)));
-    });
-}
-
-#[test]
-fn the_help_the_book_shows_is_the_programs_help() {
-    let help = stdout_of(BIN, &["--help"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("help", help);
-    });
+course_support::book_tests! {
+    bin: BIN,
+    recording: "lesson-9",
+    args: ["--jobs", "300", "--rounds", "1", "--workers", "2"],
+    snapshot: "tiny_run",
+    normalize: |output| normalize(&redact_table(output)),
 }
 
 /// `redact_table`, and then what differs between a million jobs and a few hundred: the job count

@@ -2,7 +2,7 @@
 //! command line.
 
 use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, recording, report_counts, run_bin, stdout_of,
+    assert_hostile_flags, assert_rejected, normalize, report_counts, run_bin, stdout_of,
 };
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -466,25 +466,10 @@ fn refused_with_env(key: &str, value: &str, db: &Path) -> String {
     stderr
 }
 
-#[test]
-fn the_books_recording_is_a_real_run_of_this_program() {
-    // `cargo run -p course -- record lesson-10` makes the recording; the book shows it as is.
-    let recorded = recording("lesson-10");
-    let expected: &[&str] = &[];
-    assert_eq!(
-        recorded.args, expected,
-        "the book's recording must run the command this file snapshots"
-    );
-    let output = recorded.output;
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
-fn the_help_the_book_shows_is_the_programs_help() {
-    let help = stdout_of(BIN, &["--help"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("help", help);
-    });
+course_support::book_tests! {
+    bin: BIN,
+    recording: "lesson-10",
+    args: [],
+    snapshot: "default_run",
+    normalize: normalize,
 }

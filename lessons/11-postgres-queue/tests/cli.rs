@@ -4,9 +4,7 @@
 mod common;
 
 use common::BIN;
-use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, recording, report_counts, stdout_of,
-};
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, report_counts};
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -443,25 +441,10 @@ fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly() {
     assert_eq!(status["available"].as_u64(), Some(6 - took), "{status}");
 }
 
-#[test]
-fn the_books_recording_is_a_real_run_of_this_program() {
-    // `cargo run -p course -- record lesson-11` makes the recording; the book shows it as is.
-    let recorded = recording("lesson-11");
-    let expected: &[&str] = &[];
-    assert_eq!(
-        recorded.args, expected,
-        "the book's recording must run the command this file snapshots"
-    );
-    let output = recorded.output;
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
-fn the_help_the_book_shows_is_the_programs_help() {
-    let help = stdout_of(env!("CARGO_BIN_EXE_lesson-11"), &["--help"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("help", help);
-    });
+course_support::book_tests! {
+    bin: BIN,
+    recording: "lesson-11",
+    args: [],
+    snapshot: "default_run",
+    normalize: normalize,
 }

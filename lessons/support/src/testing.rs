@@ -5,6 +5,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+mod book;
+pub use book::{Recording, recorded_output, recording};
+
 /// Runs `f` on its own thread and waits at most `limit` for it.
 ///
 /// On time-out the test fails with `what` and `hint` (the likely cause), instead of hanging the
@@ -442,51 +445,6 @@ fn documented_range(help: &str, flag: &str) -> Option<(String, String)> {
         let number = |s: &str| s.parse::<f64>().is_ok_and(f64::is_finite);
         (w[1] == "to" && number(w[0]) && number(w[2])).then(|| (w[0].to_string(), w[2].to_string()))
     })
-}
-
-/// A real run of a lesson, recorded for the book by `cargo run -p course -- record` in
-/// `book/src/runs/NAME.txt`: the command on the first line (`$ cargo run -p lesson-1 -- …`), then
-/// everything the run printed, exactly as printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recording {
-    /// The flags after `--` on the command line (none for a plain `cargo run -p lesson-N`).
-    pub args: Vec<String>,
-    /// What the run printed on stdout.
-    pub output: String,
-}
-
-/// Reads the recording `book/src/runs/NAME.txt`. A lesson's test compares it, normalised, with
-/// the very snapshot its fresh run is compared with, so a recording that no longer matches the
-/// program fails `cargo test`.
-///
-/// # Panics
-///
-/// If the file is missing or its first line is not a `$ cargo run` command, with what to do.
-pub fn recording(name: &str) -> Recording {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../book/src/runs")
-        .join(format!("{name}.txt"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the book's recording {}: {e}; `cargo run -p course -- record {name}` makes it",
-            path.display()
-        )
-    });
-    let (command, output) = text.split_once('\n').unwrap_or((&text, ""));
-    let Some(command) = command.strip_prefix("$ cargo run") else {
-        panic!(
-            "{} must start with the `$ cargo run …` line it was recorded with",
-            path.display()
-        );
-    };
-    let args = command
-        .split_once(" -- ")
-        .map(|(_, flags)| flags.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    Recording {
-        args,
-        output: output.to_string(),
-    }
 }
 
 /// Makes a lesson's output stable enough to snapshot.
