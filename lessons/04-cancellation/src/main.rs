@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use course_support::{cli, event_line, human, svg, timeline, workload};
-use lesson_4::{CancelToken, Cause, Config, Job, Outcome, Report, Status};
+use lesson_4::{Cause, Config, Job, Outcome, Pool, Report, Status};
 use std::time::Duration;
 
 /// Lesson 4: cancellation and deadlines.
@@ -67,6 +67,8 @@ fn main() {
         .collect();
     let config = Config {
         workers: args.workers,
+        // As many waiting jobs as workers: enough to keep every worker busy.
+        capacity: args.workers,
         job_timeout: Some(args.job_timeout_ms).filter(|t| !t.is_zero()),
         deadline: args.deadline_ms,
         cancel_on_error: args.cancel_on_error,
@@ -90,18 +92,34 @@ fn main() {
         if config.cancel_on_error { "on" } else { "off" }
     );
 
-    let token = CancelToken::new();
-    let report = lesson_4::run(&config, jobs, &token, lesson_4::simulate, print_event);
-    print_report(&report, &config, &args.picture);
+    // ANCHOR: submit_all
+    let pool = Pool::observed(
+        config.clone(),
+        |_worker, job: &Job, ctx| lesson_4::simulate(job, ctx),
+        print_event,
+    );
+    // One job at a time: `submit` waits for room, unless the pool is cancelled meanwhile.
+    let mut refused = Vec::new();
+    let mut jobs = jobs.into_iter();
+    for job in jobs.by_ref() {
+        if let Err(rejected) = pool.submit(job) {
+            // Cancelled: this job and every one after it will never start.
+            refused.push(rejected.into_inner());
+            break;
+        }
+    }
+    refused.extend(jobs);
+    let report = pool.shutdown();
+    // ANCHOR_END: submit_all
+    print_report(&report, &refused, &config, &args.picture);
 }
 
-fn print_event(o: &Outcome) {
+/// The observer: called on the worker's thread as each job it took ends.
+fn print_event(o: &Outcome<Job>) {
     let at = o.started + o.took;
-    let (worker, job) = (o.worker.expect("workers report only jobs they took"), o.job);
+    let (worker, job) = (o.worker.expect("workers report only jobs they took"), o.job.id);
     match &o.status {
-        Status::Completed(answer) => {
-            event_line!(at, "worker {worker} finished job {job}: {job} → {answer}")
-        }
+        Status::Completed => event_line!(at, "worker {worker} finished job {job}"),
         Status::Failed(reason) => event_line!(at, "worker {worker} failed job {job}: {reason}"),
         Status::TimedOut => event_line!(
             at,
@@ -122,14 +140,23 @@ fn print_event(o: &Outcome) {
     }
 }
 
-fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
+/// The report, with the jobs `submit` handed back counted as cancelled before they started.
+fn print_report(report: &Report<Job>, refused: &[Job], config: &Config, picture: &svg::SvgFlag) {
+    let mut by_id: Vec<(u64, &Status)> = report
+        .outcomes
+        .iter()
+        .map(|o| (o.job.id, &o.status))
+        .collect();
+    let never_started = Status::Cancelled { started: false };
+    by_id.extend(refused.iter().map(|job| (job.id, &never_started)));
+    by_id.sort_by_key(|(id, _)| *id);
     println!(
         "\nReport: {} jobs = {} done + {} failed + {} timed out + {} cancelled.",
-        report.outcomes.len(),
+        by_id.len(),
         report.completed(),
         report.failed(),
         report.timed_out(),
-        report.cancelled()
+        report.cancelled() + refused.len()
     );
     match report.cause {
         None => println!("The run was not cancelled."),
@@ -144,11 +171,10 @@ fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
         Some(Cause::WorkerPanicked) => println!("The run was cancelled: a job panicked."),
     }
     let list = |want: fn(&Status) -> bool| -> String {
-        let ids: Vec<String> = report
-            .outcomes
+        let ids: Vec<String> = by_id
             .iter()
-            .filter(|o| want(&o.status))
-            .map(|o| o.job.to_string())
+            .filter(|(_, status)| want(status))
+            .map(|(id, _)| id.to_string())
             .collect();
         ids.join(", ")
     };
@@ -185,10 +211,10 @@ fn print_report(report: &Report, config: &Config, picture: &svg::SvgFlag) {
         .filter_map(|o| {
             Some(timeline::Span {
                 worker: o.worker?,
-                job: o.job,
+                job: o.job.id,
                 start: o.started,
                 end: o.started + o.took,
-                failed: !matches!(o.status, Status::Completed(_)),
+                failed: o.status != Status::Completed,
             })
         })
         .collect();

@@ -5,20 +5,21 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
 // ANCHOR: token
-/// Why a run was cancelled.
+/// Why a pool was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
-    /// Someone called [`CancelToken::cancel`] from outside the run.
+    /// Someone called [`CancelToken::cancel`] from outside the pool, or
+    /// [`Pool::shutdown_now`](crate::Pool::shutdown_now).
     Requested,
-    /// The run's deadline passed.
+    /// The pool's deadline passed.
     Deadline,
-    /// A job failed (or timed out) and the run cancels on the first error.
+    /// A job failed (or timed out) and the pool cancels on the first error.
     FirstError {
-        /// The job whose failure cancelled the run.
+        /// The job whose failure cancelled the pool, by its [`HasId::id`](crate::HasId::id).
         job: u64,
     },
-    /// A job panicked and took its worker with it; the run stops rather than hang with
-    /// nobody left to drain the queue (lesson 7 catches panics instead).
+    /// A job panicked and took its worker with it; the pool stops rather than hang with
+    /// a worker short (lesson 7 catches panics instead).
     WorkerPanicked,
 }
 
