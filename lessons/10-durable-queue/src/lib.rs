@@ -38,16 +38,20 @@
 //!   (`worker/event.rs`) and how they are logged (`worker/log.rs`).
 //! - [`work`]: the demo's and the tests' jobs; [`clock`]: the wall clock every process reads;
 //!   [`fault`]: crash points for the crash tests.
-//! - [`picture`] and [`throughput`]: what the demo draws and what `measure` times.
+//! - [`picture`] and [`throughput`]: what the demo draws and what `measure` times; [`numbers`]:
+//!   how `measure` prints its numbers.
 //!
 //! The program, `main.rs`, reads the flags and hands each command to its file under `cmd/`
-//! (`enqueue`, `worker`, `status`, `retry` and `cancel`); `demo.rs` is the demo's script and
+//! (`enqueue`, `worker`, `status`, `retry` and `cancel`); [`flags`] holds the flag groups and the
+//! `enqueue` loop that lesson 11 reuses; `demo.rs` is the demo's script and
 //! `measure.rs` the measurement, each with its parts in a folder beside it.
 
 pub mod backoff;
 pub mod clock;
 pub mod fault;
+pub mod flags;
 pub mod job;
+pub mod numbers;
 pub mod picture;
 pub mod store;
 pub mod throughput;

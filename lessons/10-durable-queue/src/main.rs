@@ -14,7 +14,7 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use course_support::log::LogFlags;
+use lesson_10::flags::{EnqueueFlags, WorkerFlags, whole};
 use lesson_10::store::Durability;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,33 +63,8 @@ struct DbArg {
 struct EnqueueArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Jobs to add (0 to 1000000).
-    #[arg(long, default_value = "10", value_parser = cli::jobs, allow_negative_numbers = true)]
-    jobs: usize,
-    /// The first number to double; the jobs double it and the numbers after it.
-    #[arg(long, default_value = "1", allow_negative_numbers = true)]
-    first: i64,
-    /// Mean work time of a job in milliseconds (0 to 60000).
-    #[arg(long, default_value = "50", value_parser = cli::millis, allow_negative_numbers = true)]
-    work_ms: Duration,
-    /// Chance that an attempt fails on purpose, in percent (0 to 100).
-    #[arg(long, default_value = "0", value_parser = cli::percent, allow_negative_numbers = true)]
-    fail_percent: u32,
-    /// Attempts a job is allowed before it is discarded (1 to 100).
-    #[arg(long, default_value = "3", value_parser = max_attempts, allow_negative_numbers = true)]
-    max_attempts: u32,
-    /// Run the jobs no earlier than this many milliseconds from now (0 to 60000).
-    #[arg(long, default_value = "0", value_parser = cli::millis, allow_negative_numbers = true)]
-    delay_ms: Duration,
-    /// Give job i the idempotency key PREFIX-i: enqueueing again adds nothing twice.
-    #[arg(long, value_name = "PREFIX")]
-    key_prefix: Option<String>,
-    /// Jobs per transaction (1 to 10000).
-    #[arg(long, default_value = "100", value_parser = batch, allow_negative_numbers = true)]
-    batch: usize,
-    /// Seed for work times and failures.
-    #[arg(long, default_value = "10")]
-    seed: u64,
+    #[command(flatten)]
+    flags: EnqueueFlags,
 }
 
 #[derive(ClapArgs)]
@@ -111,26 +86,8 @@ struct WorkerArgs {
     /// How often to look for jobs when there were none, in milliseconds (1 to 60000).
     #[arg(long, default_value = "50", value_parser = cli::positive_millis, allow_negative_numbers = true)]
     poll_ms: Duration,
-    /// After SIGINT or SIGTERM, how long running jobs may take before they are handed back (1 to 60000).
-    #[arg(long, default_value = "10000", value_parser = cli::positive_millis, allow_negative_numbers = true)]
-    grace_ms: Duration,
-    /// First backoff ceiling after a failure, in milliseconds (1 to 60000).
-    #[arg(long, default_value = "100", value_parser = cli::positive_millis, allow_negative_numbers = true)]
-    backoff_ms: Duration,
-    /// Seed for the backoff's jitter.
-    #[arg(long, default_value = "10")]
-    seed: u64,
-    /// Leave once no job is waiting or running anywhere.
-    #[arg(long)]
-    exit_when_idle: bool,
-    /// Print nothing per job.
-    #[arg(long)]
-    quiet: bool,
     #[command(flatten)]
-    log: LogFlags,
-    /// Count printed times from this wall-clock instant (ms since the Unix epoch).
-    #[arg(long, hide = true)]
-    since_ms: Option<u64>,
+    run: WorkerFlags,
 }
 
 #[derive(ClapArgs)]
@@ -157,21 +114,6 @@ fn durability(s: &str) -> Result<Durability, String> {
         "normal" => Ok(Durability::Normal),
         _ => Err("expected full or normal".into()),
     }
-}
-
-fn whole(s: &str, low: u64, high: u64) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if (low..=high).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from {low} to {high}")),
-    }
-}
-
-fn max_attempts(s: &str) -> Result<u32, String> {
-    whole(s, 1, 100).map(|n| n as u32)
-}
-
-fn batch(s: &str) -> Result<usize, String> {
-    whole(s, 1, 10_000).map(|n| n as usize)
 }
 
 pub(crate) fn lease_ms(s: &str) -> Result<Duration, String> {

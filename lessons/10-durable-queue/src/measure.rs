@@ -22,8 +22,9 @@
 mod scenarios;
 mod table;
 
+use lesson_10::numbers::noun;
 use scenarios::{Bench, durability_flag, worker_process};
-use table::{noun, picture, table, targets};
+use table::{picture, table, targets};
 
 use clap::Args as ClapArgs;
 use course_support::{cli, human};

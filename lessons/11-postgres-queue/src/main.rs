@@ -4,7 +4,8 @@
 //! that reconnect, rescue the killed worker's jobs and finish everything.
 //!
 //! The same binary is the queue's command line, lesson 10's with `--database-url URL` in place
-//! of `--db PATH`: `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`.
+//! of `--db PATH`: `enqueue`, `worker`, `status [--json]`, `retry` and `cancel`. The flags they
+//! share with lesson 10, and `enqueue`'s loop, are lesson 10's (`lesson_10::flags`).
 //!
 //! As in lesson 10, this file holds the flags and sends each command to its file under `cmd/`;
 //! `demo.rs` is the demo and `measure.rs` the measurement.
@@ -15,7 +16,7 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use course_support::log::LogFlags;
+use lesson_10::flags::{EnqueueFlags, WorkerFlags, whole};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -59,33 +60,8 @@ struct DbArg {
 struct EnqueueArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Jobs to add (0 to 1000000).
-    #[arg(long, default_value = "10", value_parser = cli::jobs, allow_negative_numbers = true)]
-    jobs: usize,
-    /// The first number to double; the jobs double it and the numbers after it.
-    #[arg(long, default_value = "1", allow_negative_numbers = true)]
-    first: i64,
-    /// Mean work time of a job in milliseconds (0 to 60000).
-    #[arg(long, default_value = "50", value_parser = cli::millis, allow_negative_numbers = true)]
-    work_ms: Duration,
-    /// Chance that an attempt fails on purpose, in percent (0 to 100).
-    #[arg(long, default_value = "0", value_parser = cli::percent, allow_negative_numbers = true)]
-    fail_percent: u32,
-    /// Attempts a job is allowed before it is discarded (1 to 100).
-    #[arg(long, default_value = "3", value_parser = max_attempts, allow_negative_numbers = true)]
-    max_attempts: u32,
-    /// Run the jobs no earlier than this many milliseconds from now (0 to 60000).
-    #[arg(long, default_value = "0", value_parser = cli::millis, allow_negative_numbers = true)]
-    delay_ms: Duration,
-    /// Give job i the idempotency key PREFIX-i: enqueueing again adds nothing twice.
-    #[arg(long, value_name = "PREFIX")]
-    key_prefix: Option<String>,
-    /// Jobs per transaction (1 to 10000).
-    #[arg(long, default_value = "100", value_parser = batch, allow_negative_numbers = true)]
-    batch: usize,
-    /// Seed for work times and failures.
-    #[arg(long, default_value = "10")]
-    seed: u64,
+    #[command(flatten)]
+    flags: EnqueueFlags,
 }
 
 #[derive(ClapArgs)]
@@ -113,26 +89,8 @@ struct WorkerArgs {
     /// Give up after the server has been out of reach this long, in milliseconds (1 to 600000).
     #[arg(long, default_value = "60000", value_parser = give_up_ms, allow_negative_numbers = true)]
     give_up_ms: Duration,
-    /// After SIGINT or SIGTERM, how long running jobs may take before they are handed back (1 to 60000).
-    #[arg(long, default_value = "10000", value_parser = cli::positive_millis, allow_negative_numbers = true)]
-    grace_ms: Duration,
-    /// First backoff ceiling after a failure, in milliseconds (1 to 60000).
-    #[arg(long, default_value = "100", value_parser = cli::positive_millis, allow_negative_numbers = true)]
-    backoff_ms: Duration,
-    /// Seed for the backoff's jitter.
-    #[arg(long, default_value = "10")]
-    seed: u64,
-    /// Leave once no job is waiting or running anywhere.
-    #[arg(long)]
-    exit_when_idle: bool,
-    /// Print nothing per job.
-    #[arg(long)]
-    quiet: bool,
     #[command(flatten)]
-    log: LogFlags,
-    /// Count printed times from this wall-clock instant (ms since the Unix epoch).
-    #[arg(long, hide = true)]
-    since_ms: Option<u64>,
+    run: WorkerFlags,
 }
 
 #[derive(ClapArgs)]
@@ -151,21 +109,6 @@ struct JobArgs {
     /// The job's id.
     #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(i64).range(1..))]
     id: i64,
-}
-
-fn whole(s: &str, low: u64, high: u64) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if (low..=high).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from {low} to {high}")),
-    }
-}
-
-fn max_attempts(s: &str) -> Result<u32, String> {
-    whole(s, 1, 100).map(|n| n as u32)
-}
-
-fn batch(s: &str) -> Result<usize, String> {
-    whole(s, 1, 10_000).map(|n| n as usize)
 }
 
 pub(crate) fn lease_ms(s: &str) -> Result<Duration, String> {

@@ -27,8 +27,9 @@
 mod scenarios;
 mod table;
 
+use lesson_10::numbers::noun;
 use scenarios::Bench;
-use table::{noun, picture, table, targets};
+use table::{picture, table, targets};
 
 use clap::Args as ClapArgs;
 use course_support::human;

@@ -20,7 +20,7 @@ mod log;
 mod reconnect;
 mod run;
 
-pub use event::Event;
+pub use event::{Event, QueueEvent};
 pub use lesson_10::worker::job_span;
 pub use run::run;
 

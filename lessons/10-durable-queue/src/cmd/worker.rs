@@ -15,9 +15,9 @@ use std::time::{Duration, UNIX_EPOCH};
 // ANCHOR: run_worker
 pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
     let backoff = Backoff {
-        base: a.backoff_ms,
+        base: a.run.backoff_ms,
         cap: Duration::from_secs(30),
-        seed: a.seed,
+        seed: a.run.seed,
     };
     let store = open(&a.db, backoff)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -30,16 +30,17 @@ pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
         lease: a.lease_ms,
         claim_batch: a.claim_batch.unwrap_or(a.threads),
         poll: a.poll_ms,
-        exit_when_idle: a.exit_when_idle,
-        grace: a.grace_ms,
+        exit_when_idle: a.run.exit_when_idle,
+        grace: a.run.grace_ms,
     };
     let since = a
+        .run
         .since_ms
         .map_or_else(|| WallClock.now(), Duration::from_millis);
     // The worker logs each event through `tracing`; this prints them, in the form asked for,
     // with times counted from `since`.
-    if !a.quiet {
-        a.log.init(UNIX_EPOCH + since)?;
+    if !a.run.quiet {
+        a.run.log.init(UNIX_EPOCH + since)?;
     }
     let summary = worker::run(store, &config, work::run, &stop, |_| {})?;
     let s = summary;
@@ -47,8 +48,8 @@ pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
         "claimed {}, completed {}, failed {}, rescued {}, in {} transactions.",
         s.claimed, s.completed, s.failed, s.rescued, s.turns
     );
-    match a.log.format {
-        _ if a.quiet => {}
+    match a.run.log.format {
+        _ if a.run.quiet => {}
         Format::Readable => println!("worker {}: {counts}", a.name),
         // In the structured form the last line is JSON too, its counts in fields of their own.
         Format::Json => tracing::info!(

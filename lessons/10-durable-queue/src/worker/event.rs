@@ -1,4 +1,6 @@
-//! What a worker does, event by event, and how it prints each one.
+//! What a worker does, event by event, and how it prints each one. Lesson 11's worker does the
+//! same things and reports them with this type (`lesson_11::worker::QueueEvent`), beside two
+//! events of its own about the connection.
 
 use crate::job::Claim;
 use crate::store::{Recorded, Rescued};

@@ -13,9 +13,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
     let backoff = Backoff {
-        base: a.backoff_ms,
+        base: a.run.backoff_ms,
         cap: Duration::from_secs(30),
-        seed: a.seed,
+        seed: a.run.seed,
     };
     let store = open(&a.db, backoff)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -31,14 +31,14 @@ pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
         claim_batch: a.claim_batch.unwrap_or(a.threads),
         poll: a.poll_ms,
         rescue_every: a.rescue_ms,
-        exit_when_idle: a.exit_when_idle,
-        grace: a.grace_ms,
+        exit_when_idle: a.run.exit_when_idle,
+        grace: a.run.grace_ms,
         give_up_after: a.give_up_ms,
         backoff,
     };
-    let since = a.since_ms.map_or_else(now, Duration::from_millis);
-    if !a.quiet {
-        a.log.init(UNIX_EPOCH + since)?;
+    let since = a.run.since_ms.map_or_else(now, Duration::from_millis);
+    if !a.run.quiet {
+        a.run.log.init(UNIX_EPOCH + since)?;
     }
     let label = name.clone();
     let on_event = move |event: Event| {
@@ -53,8 +53,8 @@ pub(crate) fn run_worker(a: &WorkerArgs) -> Result<(), Box<dyn Error>> {
          woken {} times by a notification, reconnected {} times.",
         s.claimed, s.completed, s.failed, s.rescued, s.turns, s.woken, s.reconnects
     );
-    match a.log.format {
-        _ if a.quiet => {}
+    match a.run.log.format {
+        _ if a.run.quiet => {}
         Format::Readable => println!("worker {name}: {counts}"),
         Format::Json => tracing::info!(
             worker = name.as_str(),

@@ -2,6 +2,7 @@
 
 use super::{Row, Spec};
 use course_support::human;
+use lesson_10::numbers::{bar, grouped, noun, verdict};
 
 /// The lesson's targets on the course's 2-core machine: unbatched end to end at least this share
 /// of pgbench's transactions a second with as many clients, batched end to end at least this
@@ -72,12 +73,10 @@ pub(super) fn picture(rows: &[Row]) {
     );
     for row in rows {
         let rate = row.middle.per_second();
-        let eighths = (rate.max(1.0).log2() * 8.0).round() as usize;
-        let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8];
         println!(
-            "  {:<WHAT$} │{}{partial} {}",
+            "  {:<WHAT$} │{} {}",
             row.spec.label(),
-            "█".repeat(eighths / 8),
+            bar(rate),
             grouped(rate)
         );
     }
@@ -144,31 +143,3 @@ pub(super) fn targets(rows: &[Row]) {
     );
 }
 // ANCHOR_END: targets
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
-pub(super) fn noun(processes: usize) -> &'static str {
-    if processes == 1 {
-        "process"
-    } else {
-        "processes"
-    }
-}
-
-/// A whole number with its thousands apart: `23 456`.
-fn grouped(x: f64) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    let digits = format!("{:.0}", x.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}

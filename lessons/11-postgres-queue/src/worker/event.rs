@@ -1,34 +1,19 @@
-//! What a worker does, event by event, and how it prints each one.
+//! What a worker does, event by event, and how it prints each one: lesson 10's events, printed
+//! as lesson 10 prints them (a rescue apart: here the rescuer says whose job it was), and two new
+//! ones about the connection.
 
-use crate::store::{Recorded, Rescued};
-use lesson_10::job::Claim;
 use std::fmt;
 use std::time::Duration;
+
+/// What a lesson 10 worker does (took, finished, rescued, lost a lease, stopping, handed
+/// back): lesson 11's worker does the same things, and reports them with the same type.
+pub use lesson_10::worker::Event as QueueEvent;
 
 /// Something the worker did, for whoever prints it.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// It claimed a job and gave it to the pool.
-    Took(Claim),
-    /// An attempt ended and was recorded (or refused: [`Recorded::LeaseLost`]).
-    Finished {
-        /// The job.
-        id: i64,
-        /// Which attempt.
-        attempt: u32,
-        /// What the job returned.
-        result: Result<String, String>,
-        /// What the queue made of it.
-        recorded: Recorded,
-    },
-    /// Its rescuer found a job whose worker was lost and put it back.
-    Rescued(Rescued),
-    /// A lease could not be renewed: another worker has the job now.
-    LeaseLost(i64),
-    /// A stop was asked for; this many jobs were still running.
-    Stopping(usize),
-    /// Jobs handed back unfinished when the grace period ran out.
-    HandedBack(usize),
+    /// What lesson 10's worker does too.
+    Queue(QueueEvent),
     /// New: the connection was lost, and this is why.
     Disconnected(String),
     /// New: connected again after this long; `handed_back` claims whose answer was lost went
@@ -43,48 +28,18 @@ pub enum Event {
     },
 }
 
+impl From<QueueEvent> for Event {
+    fn from(event: QueueEvent) -> Event {
+        Event::Queue(event)
+    }
+}
+
 /// One event as a worker prints it, after `worker NAME `.
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::Took(c) => {
-                write!(
-                    f,
-                    "took job {} (attempt {} of {}",
-                    c.id, c.attempt, c.max_attempts
-                )?;
-                if c.previous_error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("lease ran out"))
-                {
-                    write!(f, "; attempt {}'s lease ran out", c.attempt - 1)?;
-                }
-                f.write_str(")")
-            }
-            Event::Finished {
-                id,
-                attempt,
-                result,
-                recorded,
-            } => match (recorded, result) {
-                (Recorded::Completed, Ok(out)) => write!(f, "finished job {id}: result {out}"),
-                (Recorded::Retry { delay, .. }, Err(e)) => write!(
-                    f,
-                    "failed job {id} (attempt {attempt}): {e}; retry in {}",
-                    course_support::human(*delay)
-                ),
-                (Recorded::Discarded, Err(e)) => write!(
-                    f,
-                    "failed job {id} (attempt {attempt}): {e}; no attempts left: discarded"
-                ),
-                (Recorded::LeaseLost, _) => write!(
-                    f,
-                    "finished job {id} too late: its lease was lost, nothing written"
-                ),
-                (recorded, result) => write!(f, "finished job {id}: {result:?} → {recorded:?}"),
-            },
             // Phrased with "abandoned", so the snapshot's sort puts these lines by job.
-            Event::Rescued(r) => write!(
+            Event::Queue(QueueEvent::Rescued(r)) => write!(
                 f,
                 "put back job {}, abandoned by its worker: attempt {}'s lease ran out{}",
                 r.id,
@@ -95,9 +50,7 @@ impl fmt::Display for Event {
                     ""
                 }
             ),
-            Event::LeaseLost(id) => write!(f, "lost its lease on job {id}: another worker has it"),
-            Event::Stopping(n) => write!(f, "stopping: claims nothing more, finishes {n} running"),
-            Event::HandedBack(n) => write!(f, "handed back {n} unfinished jobs"),
+            Event::Queue(event) => event.fmt(f),
             Event::Disconnected(why) => write!(f, "lost the server: {why}"),
             Event::Reconnected { after, .. } => write!(
                 f,

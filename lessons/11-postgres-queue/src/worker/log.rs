@@ -1,7 +1,6 @@
 //! Logging through `tracing`, as in lesson 10: how much each event matters.
 
 use super::Event;
-use crate::store::Recorded;
 use tracing::Level;
 
 // ANCHOR: log
@@ -11,17 +10,8 @@ impl Event {
     /// the lost connection itself (the reconnection says how long it took), `INFO` for the rest.
     pub fn level(&self) -> Level {
         match self {
-            Event::Took(_) | Event::Stopping(_) => Level::INFO,
-            Event::Finished { recorded, .. } => match recorded {
-                Recorded::Completed => Level::INFO,
-                Recorded::Retry { .. } | Recorded::LeaseLost => Level::WARN,
-                Recorded::Discarded => Level::ERROR,
-            },
-            Event::Rescued(r) if r.discarded => Level::ERROR,
-            Event::Rescued(_)
-            | Event::LeaseLost(_)
-            | Event::HandedBack(_)
-            | Event::Reconnected { .. } => Level::WARN,
+            Event::Queue(event) => event.level(),
+            Event::Reconnected { .. } => Level::WARN,
             Event::Disconnected(_) => Level::DEBUG,
         }
     }

@@ -6,7 +6,7 @@
 use super::listen::listen;
 use super::log::log;
 use super::reconnect::reconnect;
-use super::{Config, Event, Summary, job_span};
+use super::{Config, Event, QueueEvent, Summary, job_span};
 use crate::store::{Finished, Recorded, Store, StoreError, Turn};
 use crossbeam_channel::{Receiver, select};
 use lesson_7::{Ctx, Pool, Stop};
@@ -80,7 +80,7 @@ where
         ended.extend(finished_rx.try_iter());
         if stop.load(Ordering::Acquire) && stopping_since.is_none() {
             stopping_since = Some(Instant::now());
-            report(Event::Stopping(held.len() - ended.len()));
+            report(QueueEvent::Stopping(held.len() - ended.len()).into());
         }
         let running = held.len() - ended.len();
         let room = match stopping_since {
@@ -153,29 +153,32 @@ where
                 }
                 let span = spans.remove(&d.id).unwrap_or_else(Span::none);
                 span.in_scope(|| {
-                    report(Event::Finished {
-                        id: d.id,
-                        attempt: d.attempt,
-                        result: d.result,
-                        recorded,
-                    })
+                    report(
+                        QueueEvent::Finished {
+                            id: d.id,
+                            attempt: d.attempt,
+                            result: d.result,
+                            recorded,
+                        }
+                        .into(),
+                    )
                 });
             }
             for (id, _) in out.lost {
                 let span = spans.get(&id).cloned().unwrap_or_else(Span::none);
-                span.in_scope(|| report(Event::LeaseLost(id)));
+                span.in_scope(|| report(QueueEvent::LeaseLost(id).into()));
             }
             for rescued in out.rescued {
                 summary.rescued += 1;
                 let span = job_span(&config.name, rescued.id, rescued.attempt);
-                span.in_scope(|| report(Event::Rescued(rescued)));
+                span.in_scope(|| report(QueueEvent::Rescued(rescued).into()));
             }
             for claim in out.claimed {
                 summary.claimed += 1;
                 held.insert(claim.id, claim.token);
                 let span = job_span(&config.name, claim.id, claim.attempt);
                 spans.insert(claim.id, span.clone());
-                span.in_scope(|| report(Event::Took(claim.clone())));
+                span.in_scope(|| report(QueueEvent::Took(claim.clone()).into()));
                 fault::point("after-claim");
                 if let Err(refused) = pool.submit((claim, span)) {
                     unreachable!("the pool has room for job {}", refused.job.0.id);
@@ -212,7 +215,7 @@ where
             if since.elapsed() >= config.grace {
                 let unfinished: Vec<(i64, i64)> = held.iter().map(|(i, t)| (*i, *t)).collect();
                 match store.hand_back(&unfinished) {
-                    Ok(n) => report(Event::HandedBack(n)),
+                    Ok(n) => report(QueueEvent::HandedBack(n).into()),
                     Err(e) => break Err(e),
                 }
                 pool.shutdown(Stop::Abort, None);
