@@ -1,8 +1,12 @@
-//! The run picture of a queue: every attempt from the `runs` table, one row per thread of each
-//! worker process. Lesson 11 draws its runs the same way.
+//! The demo's final report: the queue's jobs and effects, the run picture (every attempt from
+//! the `runs` table, one row per thread of each worker process), and the verdict that nothing
+//! was lost or done twice. Lesson 11's demo reports the same way, with these functions.
 
-use crate::store::Run;
-use course_support::timeline::Span;
+use crate::job::{Job, State};
+use crate::store::{Counts, Run};
+use crate::work::Double;
+use course_support::svg::SvgFlag;
+use course_support::timeline::{self, Span};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -43,6 +47,82 @@ pub fn spans(
         .flat_map(|w| (1..=threads).map(move |l| format!("worker {w}.{l}")))
         .collect();
     (spans, labels)
+}
+
+/// The demo's table of the queue at the end: a row per job with its input, its effects, its
+/// state and the attempts it used. Lesson 11's demo prints the same table.
+pub fn print_jobs(jobs: &[Job], effects: &[(i64, String)]) {
+    println!("The queue at the end:");
+    println!("   job  input  effect  state      attempts  last error");
+    for job in jobs {
+        let input =
+            serde_json::from_str::<Double>(&job.payload).map_or("?".into(), |d| d.n.to_string());
+        let outputs: Vec<&str> = effects
+            .iter()
+            .filter(|(id, _)| *id == job.id)
+            .map(|(_, out)| out.as_str())
+            .collect();
+        println!(
+            "  {:>4}  {:>5}  {:>6}  {:<10} {:>4} of {:<3} {}",
+            job.id,
+            input,
+            if outputs.is_empty() {
+                "-".to_string()
+            } else {
+                outputs.join("+")
+            },
+            job.state.as_str(),
+            job.attempts,
+            job.max_attempts,
+            job.last_error.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+}
+
+/// The demo's picture of every attempt (see [`spans`]) on stdout, and as an image titled
+/// `title` when `--svg` asks for one. Lesson 11's demo draws its runs the same way.
+pub fn print_attempts(
+    runs: &[Run],
+    (workers, threads): (usize, usize),
+    (t0, killed): (Duration, Duration),
+    svg: &SvgFlag,
+    title: &str,
+) {
+    let (spans, labels) = spans(runs, workers, threads, t0, killed);
+    println!(
+        "Every attempt, one row per thread of each worker process \
+         (! = failed, or cut short by the kill):"
+    );
+    print!(
+        "{}",
+        timeline::render_rows(&spans, &labels, timeline::Style::for_stdout())
+    );
+    svg.draw(&spans, &labels, title);
+    println!();
+}
+
+/// The demo's verdict on the queue's counts: the report line (without its final full stop, so
+/// lesson 11 can add to it), and whether every job was kept and every effect applied once.
+pub fn verdict(enqueued: usize, counts: &Counts) -> (String, bool) {
+    let completed = counts.of(State::Completed);
+    let discarded = counts.of(State::Discarded);
+    let lost = enqueued as u64 - counts.total() + counts.unfinished();
+    let once = counts.doubled == 0 && counts.effects == completed;
+    let line = format!(
+        "Report: {enqueued} enqueued = {completed} completed + {discarded} discarded, {lost} lost, \
+         {} ran more than once, {}",
+        counts.ran_more_than_once,
+        if once {
+            "every effect applied once".to_string()
+        } else {
+            format!(
+                "{} effects for {completed} completed jobs: NOT applied exactly once",
+                counts.effects
+            )
+        }
+    );
+    (line, lost == 0 && once)
 }
 
 #[cfg(test)]
