@@ -117,7 +117,10 @@ fn main() {
 /// The observer: called on the worker's thread as each job it took ends.
 fn print_event(o: &Outcome<Job>) {
     let at = o.started + o.took;
-    let (worker, job) = (o.worker.expect("workers report only jobs they took"), o.job.id);
+    let (worker, job) = (
+        o.worker.expect("workers report only jobs they took"),
+        o.job.id,
+    );
     match &o.status {
         Status::Completed => event_line!(at, "worker {worker} finished job {job}"),
         Status::Failed(reason) => event_line!(at, "worker {worker} failed job {job}: {reason}"),

@@ -71,7 +71,10 @@ impl<J: Send + 'static> Pool<J> {
         O: Fn(&Outcome<J>) + Send + Sync + 'static,
     {
         assert!(config.workers > 0, "a pool needs at least one worker");
-        assert!(config.capacity > 0, "the queue needs room for at least one job");
+        assert!(
+            config.capacity > 0,
+            "the queue needs room for at least one job"
+        );
         let (queue, jobs) = channel::bounded(config.capacity);
         // Unbounded: a worker must never wait to report, or shutdown could wait for ever.
         let (report, outcomes) = channel::unbounded();

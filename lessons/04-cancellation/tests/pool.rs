@@ -199,7 +199,10 @@ fn a_stuck_job_times_out_and_the_pool_goes_on() {
     let run = run_within(config, batch, simulate);
     assert_eq!(outcome_of(&run.report, 3).status, Status::TimedOut);
     assert_eq!((run.report.completed(), run.report.timed_out()), (5, 1));
-    assert_eq!(run.report.cause, None, "a timeout is the job's, not the pool's");
+    assert_eq!(
+        run.report.cause, None,
+        "a timeout is the job's, not the pool's"
+    );
 }
 
 #[test]
@@ -271,7 +274,11 @@ fn without_cancel_on_error_a_failure_is_only_that_jobs() {
     batch[3].fails = true;
     let run = run_within(config(2), batch, simulate);
     assert_eq!(
-        (run.report.completed(), run.report.failed(), run.report.cause),
+        (
+            run.report.completed(),
+            run.report.failed(),
+            run.report.cause
+        ),
         (9, 1, None)
     );
 }
@@ -447,7 +454,11 @@ fn assert_one_stopped_four_never_started(report: &Report<Job>) {
             "job {id} was queued when the pool was cancelled"
         );
     }
-    let taken = report.outcomes.iter().filter(|o| o.worker.is_some()).count();
+    let taken = report
+        .outcomes
+        .iter()
+        .filter(|o| o.worker.is_some())
+        .count();
     assert!(taken <= 2, "the worker took {taken} jobs after the cancel");
     assert_eq!((report.submitted, report.outcomes.len()), (5, 5));
 }

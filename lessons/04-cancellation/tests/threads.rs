@@ -27,7 +27,10 @@ fn cancellation_wakes_workers_blocked_on_an_empty_queue() {
          on token.done() as well as on the queue"
     );
     let report = pool.shutdown();
-    assert_eq!((report.submitted, report.cause), (0, Some(Cause::Requested)));
+    assert_eq!(
+        (report.submitted, report.cause),
+        (0, Some(Cause::Requested))
+    );
 }
 
 fn the_deadline_thread_ends_when_the_pool_shuts_down_before_it_fires() {

@@ -46,7 +46,10 @@ impl<J: Send + 'static> Pool<J> {
         // has not fired yet, so that no thread outlives the pool.
         if let Some(deadline) = self.deadline.take() {
             drop(deadline.pool_over);
-            deadline.thread.join().expect("the deadline thread does not panic");
+            deadline
+                .thread
+                .join()
+                .expect("the deadline thread does not panic");
         }
         // Every worker has exited, so every outcome is already in the channel.
         let mut outcomes: Vec<Outcome<J>> = self.outcomes.try_iter().collect();

@@ -37,37 +37,62 @@ pub(super) fn worker<J, F>(
         let started = clock.elapsed();
         // New: `select!` picks at random when both are ready, so it can hand us a job just
         // after the cancel. Never start one once the token says stop.
-        if token.is_cancelled() {
-            let status = Status::Cancelled { started: false };
-            let (worker, took) = (Some(id), Duration::ZERO);
-            finish(Outcome { job, worker, status, started, took });
-            return;
-        }
-        // New: the job's deadline counts from when it starts, not from when it was queued.
-        let ctx = Ctx {
-            token,
-            deadline: config.job_timeout.map(|t| Instant::now() + t),
+        let skipped = token.is_cancelled();
+        let status = if skipped {
+            Status::Cancelled { started: false }
+        } else {
+            run_one(id, &job, handler, token, config.job_timeout)
         };
-        let result = handler(id, &job, &ctx);
-        let took = clock.elapsed() - started;
-        let status = match result {
-            // New: a job that ignored its deadline still timed out: its answer came too late.
-            Ok(()) if config.job_timeout.is_some_and(|t| took > t) => Status::TimedOut,
-            Ok(()) => Status::Completed,
-            Err(JobError::Failed(reason)) => Status::Failed(reason),
-            Err(JobError::Interrupted(Interrupted::TimedOut)) => Status::TimedOut,
-            Err(JobError::Interrupted(Interrupted::Cancelled)) => {
-                Status::Cancelled { started: true }
-            }
+        let took = match status {
+            Status::Cancelled { started: false } => Duration::ZERO,
+            _ => clock.elapsed() - started,
         };
         // New: errgroup's rule: the first failure cancels everyone else.
         if config.cancel_on_error && matches!(status, Status::Failed(_) | Status::TimedOut) {
             token.cancel(Cause::FirstError { job: job.id() });
         }
-        let worker = Some(id);
-        finish(Outcome { job, worker, status, started, took });
+        let outcome = Outcome {
+            job,
+            worker: Some(id),
+            status,
+            started,
+            took,
+        };
+        finish(outcome);
+        // New: a cancelled pool starts nothing more; shutdown reports what is left queued.
+        if skipped {
+            return;
+        }
     }
 }
+
+/// New: runs one job with a [`Ctx`] and turns what it returned into how it ended.
+fn run_one<J, F>(
+    id: usize,
+    job: &J,
+    handler: &F,
+    token: &CancelToken,
+    limit: Option<Duration>,
+) -> Status
+where
+    F: Fn(usize, &J, &Ctx) -> Result<(), JobError>,
+{
+    // The job's deadline counts from when it starts, not from when it was queued.
+    let begun = Instant::now();
+    let ctx = Ctx {
+        token,
+        deadline: limit.map(|t| begun + t),
+    };
+    match handler(id, job, &ctx) {
+        // A job that ignored its deadline still timed out: its answer came too late.
+        Ok(()) if limit.is_some_and(|t| begun.elapsed() > t) => Status::TimedOut,
+        Ok(()) => Status::Completed,
+        Err(JobError::Failed(reason)) => Status::Failed(reason),
+        Err(JobError::Interrupted(Interrupted::TimedOut)) => Status::TimedOut,
+        Err(JobError::Interrupted(Interrupted::Cancelled)) => Status::Cancelled { started: true },
+    }
+}
+
 // ANCHOR_END: worker
 
 /// Cancels the token when dropped during a panic.
