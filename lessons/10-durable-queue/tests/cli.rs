@@ -2,50 +2,20 @@
 //! command line.
 
 use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, report_counts, run_bin, stdout_of,
+    assert_hostile_flags, assert_rejected, normalize, report_counts, stdout_of,
 };
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-10");
 
-fn db_args(db: &Path) -> Vec<String> {
-    vec!["--db".into(), db.display().to_string()]
-}
+mod shared;
 
-/// Runs a queue command that must succeed and returns its stdout.
-fn ok(cmd: &str, db: &Path, more: &[&str]) -> String {
-    let mut args = vec![cmd.to_string()];
-    args.extend(db_args(db));
-    args.extend(more.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    stdout_of(BIN, &args)
-}
+use shared::{Queue, json_lines};
 
-/// Runs a queue command that must fail with a one-line error, and returns that line.
-fn refused(cmd: &str, db: &Path, more: &[&str]) -> String {
-    let mut args = vec![cmd.to_string()];
-    args.extend(db_args(db));
-    args.extend(more.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_bin(BIN, &args, Duration::from_secs(20));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{args:?} should fail with 1: {stderr}"
-    );
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
-fn status_json(db: &Path) -> serde_json::Value {
-    serde_json::from_str(&ok("status", db, &["--json"])).expect("status --json is JSON")
+/// The queue in the file `db`.
+fn queue(db: &Path) -> Queue {
+    Queue::new(BIN, "--db", db.display())
 }
 
 #[test]
@@ -92,8 +62,8 @@ fn the_demo_adds_up_with_other_flags_too() {
 fn status_json_has_a_key_per_state_and_the_effects() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    ok("enqueue", &db, &["--jobs", "3", "--work-ms", "0"]);
-    let status = status_json(&db);
+    queue(&db).ok("enqueue", &["--jobs", "3", "--work-ms", "0"]);
+    let status = queue(&db).status_json();
     for key in [
         "available",
         "scheduled",
@@ -107,8 +77,8 @@ fn status_json_has_a_key_per_state_and_the_effects() {
         assert!(status.get(key).is_some(), "no {key:?} in {status}");
     }
     assert_eq!(status["available"], 3, "{status}");
-    ok("worker", &db, &["--exit-when-idle", "--poll-ms", "5"]);
-    let status = status_json(&db);
+    queue(&db).ok("worker", &["--exit-when-idle", "--poll-ms", "5"]);
+    let status = queue(&db).status_json();
     assert_eq!(
         (
             status["completed"].as_u64(),
@@ -123,24 +93,22 @@ fn status_json_has_a_key_per_state_and_the_effects() {
 fn enqueue_with_a_key_prefix_twice_adds_each_job_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    let first = ok(
+    let first = queue(&db).ok(
         "enqueue",
-        &db,
         &["--jobs", "5", "--key-prefix", "nightly", "--batch", "2"],
     );
     assert!(first.contains("Enqueued 5 new jobs (0 were"), "{first}");
-    let again = ok("enqueue", &db, &["--jobs", "7", "--key-prefix", "nightly"]);
+    let again = queue(&db).ok("enqueue", &["--jobs", "7", "--key-prefix", "nightly"]);
     assert!(again.contains("Enqueued 2 new jobs (5 were"), "{again}");
-    assert_eq!(status_json(&db)["available"], 7);
+    assert_eq!(queue(&db).status_json()["available"], 7);
 }
 
 #[test]
 fn retry_and_cancel_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    ok(
+    queue(&db).ok(
         "enqueue",
-        &db,
         &[
             "--jobs",
             "2",
@@ -152,23 +120,23 @@ fn retry_and_cancel_by_hand() {
             "1",
         ],
     );
-    ok("cancel", &db, &["2"]);
-    ok("worker", &db, &["--exit-when-idle", "--poll-ms", "5"]);
-    let status = status_json(&db);
+    queue(&db).ok("cancel", &["2"]);
+    queue(&db).ok("worker", &["--exit-when-idle", "--poll-ms", "5"]);
+    let status = queue(&db).status_json();
     assert_eq!(
         (status["discarded"].as_u64(), status["cancelled"].as_u64()),
         (Some(1), Some(1)),
         "{status}"
     );
-    let line = ok("retry", &db, &["1"]);
+    let line = queue(&db).ok("retry", &["1"]);
     assert!(
         line.contains("retried job 1: now available, 1 of 2 attempts used"),
         "{line}"
     );
-    assert_eq!(status_json(&db)["available"], 1);
-    let err = refused("retry", &db, &["99"]);
+    assert_eq!(queue(&db).status_json()["available"], 1);
+    let err = queue(&db).refused("retry", &["99"]);
     assert!(err.contains("no job 99"), "{err}");
-    let err = refused("cancel", &db, &["2"]);
+    let err = queue(&db).refused("cancel", &["2"]);
     assert!(
         err.contains("job 2 is cancelled; only waiting jobs"),
         "{err}"
@@ -184,7 +152,7 @@ fn a_bad_database_gets_one_line_naming_the_file_and_nothing_changes() {
     let text = "not a database at all\n".repeat(100);
     std::fs::write(&notes, &text).unwrap();
     for cmd in ["status", "worker", "enqueue"] {
-        let err = refused(cmd, &notes, &[]);
+        let err = queue(&notes).refused(cmd, &[]);
         assert!(
             err.contains("notes.txt") && err.contains("not a SQLite database"),
             "{err}"
@@ -192,7 +160,7 @@ fn a_bad_database_gets_one_line_naming_the_file_and_nothing_changes() {
     }
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), text);
     let nowhere = dir.path().join("missing/q.db");
-    let err = refused("enqueue", &nowhere, &[]);
+    let err = queue(&nowhere).refused("enqueue", &[]);
     assert!(err.contains("cannot be written"), "{err}");
 }
 
@@ -238,84 +206,9 @@ fn hostile_flags_are_refused_with_one_line() {
 #[test]
 fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("q.db");
-    ok("enqueue", &db, &["--jobs", "6", "--work-ms", "300"]);
-    let mut child = Command::new(BIN)
-        .args(["worker", "--db"])
-        .arg(&db)
-        .args(["--threads", "2", "--claim-batch", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    while seen
-        .iter()
-        .filter(|l: &&String| l.contains(" took job "))
-        .count()
-        < 2
-    {
-        match lines.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "the worker took no 2 jobs within 10 s; it printed:\n{}",
-                    seen.join("\n")
-                );
-            }
-        }
-    }
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = course_support::testing::within(
-        Duration::from_secs(10),
-        "the worker after SIGTERM",
-        "it should finish its 2 running jobs (300 ms each) and leave",
-        move || child.wait().unwrap(),
-    );
-    seen.extend(lines.try_iter());
-    let printed = seen.join("\n");
-    assert!(status.success(), "exit {status}: {printed}");
-    assert!(
-        printed.contains("stopping: claims nothing more"),
-        "{printed}"
-    );
-    let status = status_json(&db);
-    assert_eq!(status["running"], 0, "nothing left running: {status}");
-    assert_eq!(status["completed"], status["effects_applied"], "{status}");
-    let took = printed.matches(" took job ").count() as u64;
-    assert_eq!(
-        status["completed"].as_u64(),
-        Some(took),
-        "every job it took finished: {printed}"
-    );
-    assert_eq!(
-        status["available"].as_u64(),
-        Some(6 - took),
-        "the rest still waits: {status}"
-    );
-}
-
-/// The JSON lines a worker printed, each parsed.
-fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("every line should be JSON ({e}): {line}\n{stdout}"))
-        })
-        .collect()
+    shared::sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly(&queue(
+        &dir.path().join("q.db"),
+    ));
 }
 
 #[test]
@@ -323,9 +216,8 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
     // One job whose two attempts both fail: took, failed, took again, discarded.
-    ok(
+    queue(&db).ok(
         "enqueue",
-        &db,
         &[
             "--jobs",
             "1",
@@ -348,7 +240,7 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
         "--log-format",
         "json",
     ];
-    let lines = json_lines(&ok("worker", &db, &worker));
+    let lines = json_lines(&queue(&db).ok("worker", &worker));
     let messages: Vec<&str> = lines
         .iter()
         .map(|l| l["message"].as_str().unwrap())
@@ -400,9 +292,8 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
 fn course_log_asks_for_json_and_rust_log_filters_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    ok(
+    queue(&db).ok(
         "enqueue",
-        &db,
         &[
             "--jobs",
             "2",
@@ -414,14 +305,12 @@ fn course_log_asks_for_json_and_rust_log_filters_it() {
             "1",
         ],
     );
-    let out = Command::new(BIN)
-        .args(["worker", "--exit-when-idle", "--poll-ms", "5"])
-        .args(db_args(&db))
-        .env("COURSE_LOG", "json")
-        .env("RUST_LOG", "error")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = queue(&db).run(
+        "worker",
+        &["--exit-when-idle", "--poll-ms", "5"],
+        &[("COURSE_LOG", "json"), ("RUST_LOG", "error")],
+        Duration::from_secs(60),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -444,26 +333,15 @@ fn course_log_asks_for_json_and_rust_log_filters_it() {
         "{lines:#?}"
     );
     // A filter it cannot read is refused, not ignored.
-    let err = refused_with_env("RUST_LOG", "lesson_10=loud", &db);
+    let err = queue(&db).refused_with(
+        "worker",
+        &["--exit-when-idle"],
+        &[("RUST_LOG", "lesson_10=loud")],
+    );
     assert!(
         err.contains("RUST_LOG") && err.contains("lesson_10=loud"),
         "{err}"
     );
-}
-
-/// Runs a worker with one variable set, which must fail with a one-line error; that line.
-fn refused_with_env(key: &str, value: &str, db: &Path) -> String {
-    let out = Command::new(BIN)
-        .args(["worker", "--exit-when-idle"])
-        .args(db_args(db))
-        .env(key, value)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
 }
 
 course_support::book_tests! {

@@ -5,66 +5,22 @@ mod common;
 
 use common::BIN;
 use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, report_counts};
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
+
+#[path = "../../10-durable-queue/tests/shared/mod.rs"]
+mod shared;
+
+use shared::{Queue, json_lines};
+
+/// The queue on the server at `url`.
+fn queue(url: &str) -> Queue {
+    Queue::new(BIN, "--database-url", url)
+}
 
 /// Runs the binary with `args` and `env`, colour off, killing it after `limit`.
 fn run(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start lesson-11");
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "lesson-11 {args:?} did not exit within {limit:?}; it printed:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
-}
-
-/// A queue command that must succeed on `url`; its stdout.
-fn ok(cmd: &str, url: &str, more: &[&str]) -> String {
-    let mut args = vec![cmd, "--database-url", url];
-    args.extend(more);
-    let out = run(&args, &[], Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{args:?} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A queue command that must fail with one line and exit code 1; the line.
-fn refused(cmd: &str, url: &str, more: &[&str]) -> String {
-    let mut args = vec![cmd, "--database-url", url];
-    args.extend(more);
-    let out = run(&args, &[], Duration::from_secs(30));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(
-        stderr.starts_with("error: ") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
-    stderr
-}
-
-fn status_json(url: &str) -> serde_json::Value {
-    serde_json::from_str(&ok("status", url, &["--json"])).expect("status --json is JSON")
+    shared::run(BIN, args, env, limit)
 }
 
 /// Whether this machine can start a throwaway server for the demo; says so when it cannot.
@@ -158,9 +114,8 @@ fn the_command_line_mirrors_lesson_10() {
     let Some(url) = common::database("cli_commands") else {
         return;
     };
-    let first = ok(
+    let first = queue(&url).ok(
         "enqueue",
-        &url,
         &[
             "--jobs",
             "5",
@@ -173,13 +128,12 @@ fn the_command_line_mirrors_lesson_10() {
         ],
     );
     assert!(first.contains("Enqueued 5 new jobs (0 were"), "{first}");
-    let again = ok(
+    let again = queue(&url).ok(
         "enqueue",
-        &url,
         &["--jobs", "7", "--key-prefix", "nightly", "--work-ms", "0"],
     );
     assert!(again.contains("Enqueued 2 new jobs (5 were"), "{again}");
-    let status = status_json(&url);
+    let status = queue(&url).status_json();
     for key in [
         "available",
         "scheduled",
@@ -203,9 +157,9 @@ fn the_command_line_mirrors_lesson_10() {
         .expect("a committed line");
     assert!(last > 7, "ids after conflicts skip numbers: {again}");
     let last = last.to_string();
-    ok("cancel", &url, &[&last]);
-    ok("worker", &url, &["--exit-when-idle", "--name", "w1"]);
-    let status = status_json(&url);
+    queue(&url).ok("cancel", &[&last]);
+    queue(&url).ok("worker", &["--exit-when-idle", "--name", "w1"]);
+    let status = queue(&url).status_json();
     assert_eq!(
         (
             status["completed"].as_u64(),
@@ -215,13 +169,17 @@ fn the_command_line_mirrors_lesson_10() {
         (Some(6), Some(6), Some(1)),
         "{status}"
     );
-    let line = ok("retry", &url, &[&last]);
+    let line = queue(&url).ok("retry", &[&last]);
     assert!(
         line.contains(&format!("retried job {last}: now available")),
         "{line}"
     );
-    assert!(refused("retry", &url, &["99"]).contains("no job 99"));
-    assert!(refused("cancel", &url, &["1"]).contains("job 1 is completed"));
+    assert!(queue(&url).refused("retry", &["99"]).contains("no job 99"));
+    assert!(
+        queue(&url)
+            .refused("cancel", &["1"])
+            .contains("job 1 is completed")
+    );
 }
 
 #[test]
@@ -230,9 +188,8 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
         return;
     };
     // One job whose two attempts both fail: took, failed, took again, discarded.
-    ok(
+    queue(&url).ok(
         "enqueue",
-        &url,
         &[
             "--jobs",
             "1",
@@ -267,13 +224,7 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("every line should be JSON ({e}): {line}\n{stdout}"))
-        })
-        .collect();
+    let lines = json_lines(&stdout);
     let expected = [
         ("INFO", 1, "took job 1 (attempt 1 of 2)"),
         (
@@ -317,14 +268,14 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
 
 #[test]
 fn an_unreachable_or_malformed_server_gets_one_line() {
-    let err = refused("status", "postgresql://postgres@127.0.0.1:1/nowhere", &[]);
+    let err = queue("postgresql://postgres@127.0.0.1:1/nowhere").refused("status", &[]);
     assert!(
         err.contains("127.0.0.1:1/nowhere"),
         "names the server: {err}"
     );
-    let err = refused("status", "postgresql://me:secret@127.0.0.1:1/nowhere", &[]);
+    let err = queue("postgresql://me:secret@127.0.0.1:1/nowhere").refused("status", &[]);
     assert!(!err.contains("secret"), "never prints a password: {err}");
-    let err = refused("enqueue", "not a url at all", &[]);
+    let err = queue("not a url at all").refused("enqueue", &[]);
     assert!(err.contains("not a PostgreSQL URL"), "{err}");
 }
 
@@ -381,64 +332,7 @@ fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly() {
     let Some(url) = common::database("sigterm") else {
         return;
     };
-    ok("enqueue", &url, &["--jobs", "6", "--work-ms", "300"]);
-    let mut child = Command::new(BIN)
-        .args([
-            "worker",
-            "--database-url",
-            &url,
-            "--threads",
-            "2",
-            "--claim-batch",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen: Vec<String> = Vec::new();
-    while seen.iter().filter(|l| l.contains(" took job ")).count() < 2 {
-        match lines.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "the worker took no 2 jobs within 10 s:\n{}",
-                    seen.join("\n")
-                );
-            }
-        }
-    }
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = course_support::testing::within(
-        Duration::from_secs(10),
-        "the worker after SIGTERM",
-        "it should finish its 2 running jobs (300 ms each) and leave",
-        move || child.wait().unwrap(),
-    );
-    seen.extend(lines.try_iter());
-    let printed = seen.join("\n");
-    assert!(status.success(), "exit {status}: {printed}");
-    assert!(
-        printed.contains("stopping: claims nothing more"),
-        "{printed}"
-    );
-    let status = status_json(&url);
-    let took = printed.matches(" took job ").count() as u64;
-    assert_eq!(status["running"], 0, "{status}");
-    assert_eq!(status["completed"].as_u64(), Some(took), "{printed}");
-    assert_eq!(status["available"].as_u64(), Some(6 - took), "{status}");
+    shared::sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly(&queue(&url));
 }
 
 course_support::book_tests! {

@@ -1,0 +1,190 @@
+//! What lesson 10's and lesson 11's command-line tests share. Lesson 11's command line is lesson
+//! 10's with `--database-url URL` in place of `--db PATH`, so the same helpers drive both, and
+//! the same SIGTERM test holds for both: lesson 11's `tests/cli.rs` reuses this file
+//! (`#[path = "../../10-durable-queue/tests/shared/mod.rs"]`).
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A queue, as the lesson's binary reaches it.
+pub struct Queue {
+    /// The lesson's binary.
+    pub bin: &'static str,
+    /// The flag and value that say where the queue is: `--db PATH` or `--database-url URL`.
+    pub address: [String; 2],
+}
+
+impl Queue {
+    /// The queue at `address` (`["--db", PATH]` or `["--database-url", URL]`), through `bin`.
+    pub fn new(bin: &'static str, flag: &str, value: impl ToString) -> Queue {
+        Queue {
+            bin,
+            address: [flag.to_string(), value.to_string()],
+        }
+    }
+
+    /// The binary's command `cmd` on this queue, with `more` flags and `env` set (see [`run`]).
+    pub fn run(&self, cmd: &str, more: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+        let mut args = vec![cmd];
+        args.extend(self.address.iter().map(String::as_str));
+        args.extend(more);
+        run(self.bin, &args, env, limit)
+    }
+
+    /// A command that must succeed, and print nothing on stderr; its stdout.
+    pub fn ok(&self, cmd: &str, more: &[&str]) -> String {
+        let out = self.run(cmd, more, &[], Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{cmd} {more:?} failed: {stderr}");
+        assert!(
+            stderr.is_empty(),
+            "{cmd} {more:?} wrote to stderr: {stderr}"
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A command that must fail with one line and exit code 1; the line.
+    pub fn refused(&self, cmd: &str, more: &[&str]) -> String {
+        self.refused_with(cmd, more, &[])
+    }
+
+    /// As [`Queue::refused`], with `env` set.
+    pub fn refused_with(&self, cmd: &str, more: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self.run(cmd, more, env, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{cmd} {more:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+        stderr
+    }
+
+    /// `status --json`, parsed.
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok("status", &["--json"])).expect("status --json is JSON")
+    }
+
+    fn command(&self, cmd: &str, more: &[&str]) -> Command {
+        let mut command = Command::new(self.bin);
+        command
+            .arg(cmd)
+            .args(&self.address)
+            .args(more)
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+/// Runs `bin` with `args` and `env` set, colour off and no `DATABASE_URL` from the environment;
+/// kills it, and fails the test, after `limit`.
+pub fn run(bin: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = Command::new(bin);
+    child
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        child.env(k, v);
+    }
+    let mut child = child
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{bin} {args:?} did not exit within {limit:?}; it printed:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The JSON lines a worker printed, each parsed.
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("every line should be JSON ({e}): {line}\n{stdout}"))
+        })
+        .collect()
+}
+
+/// A worker with two threads on six 300 ms jobs gets SIGTERM once it took two: it claims
+/// nothing more, finishes both, and exits cleanly, and the queue shows just those two done.
+pub fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly(queue: &Queue) {
+    queue.ok("enqueue", &["--jobs", "6", "--work-ms", "300"]);
+    let mut child = queue
+        .command("worker", &["--threads", "2", "--claim-batch", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen: Vec<String> = Vec::new();
+    while seen.iter().filter(|l| l.contains(" took job ")).count() < 2 {
+        match lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "the worker took no 2 jobs within 10 s; it printed:\n{}",
+                    seen.join("\n")
+                );
+            }
+        }
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = course_support::testing::within(
+        Duration::from_secs(10),
+        "the worker after SIGTERM",
+        "it should finish its 2 running jobs (300 ms each) and leave",
+        move || child.wait().unwrap(),
+    );
+    seen.extend(lines.try_iter());
+    let printed = seen.join("\n");
+    assert!(status.success(), "exit {status}: {printed}");
+    assert!(
+        printed.contains("stopping: claims nothing more"),
+        "{printed}"
+    );
+    let status = queue.status_json();
+    assert_eq!(status["running"], 0, "nothing left running: {status}");
+    assert_eq!(status["completed"], status["effects_applied"], "{status}");
+    let took = printed.matches(" took job ").count() as u64;
+    assert_eq!(
+        status["completed"].as_u64(),
+        Some(took),
+        "every job it took finished: {printed}"
+    );
+    assert_eq!(
+        status["available"].as_u64(),
+        Some(6 - took),
+        "the rest still waits: {status}"
+    );
+}
