@@ -165,6 +165,12 @@ impl Breaker {
         }
     }
 
+    /// Whether recording this result could change anything: a success while the breaker is
+    /// closed with no failures counted cannot, so the pool skips reading the clock for it.
+    pub fn would_notice(&self, ok: bool) -> bool {
+        !(ok && self.healthy.load(Ordering::Acquire))
+    }
+
     /// Records how a job that got through with `pass` ended.
     pub fn record(&self, pass: Pass, ok: bool, now: Duration) -> Option<Transition> {
         if ok && self.healthy.load(Ordering::Acquire) {

@@ -56,5 +56,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::Event;
 pub use job::{Ctx, Status};
 pub use metrics::{Reason, Snapshot};
-pub use pool::{Pool, Report, Stop};
+pub use pool::{BATCH, Pool, Report, Stop};
 pub use rejected::Rejected;

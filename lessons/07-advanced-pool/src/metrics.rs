@@ -75,8 +75,8 @@ impl Reason {
 }
 
 impl Metrics {
-    pub(crate) fn reject(&self, reason: Reason) {
-        self.rejected[reason as usize].fetch_add(1, Relaxed);
+    pub(crate) fn reject(&self, reason: Reason, jobs: u64) {
+        self.rejected[reason as usize].fetch_add(jobs, Relaxed);
     }
 
     pub(crate) fn add(counter: &AtomicU64) {
@@ -215,11 +215,14 @@ pub struct Latency {
     pub p99: Duration,
 }
 
+/// How many buckets a [`Histogram`] has.
+pub(crate) const BUCKETS: usize = 40;
+
 /// Counts of durations in power-of-two buckets of microseconds: bucket `i` holds durations
 /// below `2^i` µs. Recording is two atomic adds.
 #[derive(Debug)]
 pub struct Histogram {
-    buckets: [AtomicU64; 40],
+    buckets: [AtomicU64; BUCKETS],
     total_micros: AtomicU64,
 }
 
@@ -235,10 +238,28 @@ impl Default for Histogram {
 impl Histogram {
     /// Counts one duration.
     pub fn record(&self, d: Duration) {
-        let micros = d.as_micros().min(u128::from(u64::MAX)) as u64;
-        let bucket = (64 - micros.leading_zeros() as usize).min(self.buckets.len() - 1);
+        let (bucket, micros) = Histogram::place(d);
         self.buckets[bucket].fetch_add(1, Relaxed);
         self.total_micros.fetch_add(micros, Relaxed);
+    }
+
+    /// The bucket a duration falls in, and the duration in microseconds.
+    pub(crate) fn place(d: Duration) -> (usize, u64) {
+        let micros = d.as_micros().min(u128::from(u64::MAX)) as u64;
+        (
+            (64 - micros.leading_zeros() as usize).min(BUCKETS - 1),
+            micros,
+        )
+    }
+
+    /// Adds counts kept elsewhere: a worker's tally of one parcel (`pool/tally.rs`).
+    pub(crate) fn add(&self, counts: &[u64; BUCKETS], total_micros: u64) {
+        for (bucket, &n) in self.buckets.iter().zip(counts) {
+            if n > 0 {
+                bucket.fetch_add(n, Relaxed);
+            }
+        }
+        self.total_micros.fetch_add(total_micros, Relaxed);
     }
 
     /// Mean and percentiles of what was recorded.

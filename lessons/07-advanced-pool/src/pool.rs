@@ -4,6 +4,7 @@
 
 mod shutdown;
 mod submit;
+mod tally;
 mod worker;
 
 pub use shutdown::{Report, Stop};
@@ -27,7 +28,7 @@ use std::time::Duration;
 /// for.
 pub struct Pool<J: Send + 'static> {
     /// Dropping this sender closes the queue: workers finish (or hand back) what is in it.
-    queue: Option<Sender<Envelope<J>>>,
+    queue: Option<Sender<Parcel<J>>>,
     /// Joined at shutdown.
     workers: Vec<JoinHandle<()>>,
     /// Counters, limiter, breaker, clock and flags, shared with the workers.
@@ -39,6 +40,25 @@ pub struct Pool<J: Send + 'static> {
     returned: Receiver<J>,
 }
 // ANCHOR_END: pool
+
+/// What travels through the queue: one job from `submit`, or up to [`BATCH`] jobs from
+/// [`Pool::submit_all`], which take one place in the queue and one hand-off between them.
+enum Parcel<J> {
+    One(Envelope<J>),
+    Batch(Batch<J>),
+}
+
+/// Jobs from one `submit_all`, numbered from `first_id` and accepted together. What one job
+/// needs of its own is only the job and its breaker pass: the fewer bytes per job, the fewer
+/// cache lines travel from the submitter's core to the worker's.
+struct Batch<J> {
+    first_id: u64,
+    accepted: Instant,
+    jobs: Vec<(J, Option<Pass>)>,
+}
+
+/// The most jobs one parcel from [`Pool::submit_all`] carries.
+pub const BATCH: usize = 256;
 
 /// A job in the queue, with what the pool needs to account for it.
 struct Envelope<J> {
@@ -83,9 +103,9 @@ impl<J> Shared<J> {
         }
     }
 
-    /// One accepted job has ended, whichever way: wake `wait_idle` if it was the last.
-    fn done_with_one(&self) {
-        if self.metrics.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+    /// `n` accepted jobs have ended, whichever way: wake `wait_idle` if they were the last.
+    fn done_with(&self, n: usize) {
+        if self.metrics.in_flight.fetch_sub(n as i64, Ordering::AcqRel) == n as i64 {
             // Taking the lock orders this notify after a waiter's check of `in_flight`.
             let _guard = self.idle.0.lock().expect("never poisoned");
             self.idle.1.notify_all();

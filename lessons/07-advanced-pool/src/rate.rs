@@ -35,22 +35,32 @@ impl RateLimiter {
 
     /// Takes one token at time `now`, or says how long until one is free.
     pub fn try_acquire(&self, now: Duration) -> Result<(), Duration> {
+        self.try_acquire_up_to(1, now).map(|_| ())
+    }
+
+    /// Takes as many of `n` tokens as are free at time `now`, at least one, and says how many;
+    /// or says how long until one is free. `n` jobs at once cost one atomic update, not `n`.
+    pub fn try_acquire_up_to(&self, n: u64, now: Duration) -> Result<u64, Duration> {
         let now = now.as_nanos() as u64;
         let mut tat = self.tat.load(Ordering::Acquire);
         loop {
             // A quiet spell does not bank tokens beyond the burst: the schedule restarts at now.
             let due = tat.max(now);
-            if due - now > self.tolerance {
-                return Err(Duration::from_nanos(due - now - self.tolerance));
+            let ahead = due - now;
+            if ahead > self.tolerance {
+                return Err(Duration::from_nanos(ahead - self.tolerance));
             }
+            // The i-th job from here (counting from 0) is due at `due + i * interval`, and may
+            // go if that is no further ahead of now than the tolerance.
+            let taken = n.min((self.tolerance - ahead) / self.interval + 1);
             // Another submitter may have moved the schedule since we read it: retry if so.
             match self.tat.compare_exchange_weak(
                 tat,
-                due.saturating_add(self.interval),
+                due.saturating_add(taken.saturating_mul(self.interval)),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(taken),
                 Err(actual) => tat = actual,
             }
         }
@@ -107,6 +117,37 @@ mod tests {
         assert_eq!(limiter.try_acquire(ms(99)), Err(ms(1)));
         assert_eq!(limiter.try_acquire(ms(100)), Ok(()));
         assert_eq!(limiter.try_acquire(ms(100)), Err(ms(100)));
+    }
+
+    #[test]
+    fn many_at_once_get_what_one_at_a_time_would() {
+        let (one, many) = (RateLimiter::new(10.0, 3), RateLimiter::new(10.0, 3));
+        let mut t = 0;
+        for (step, asked) in [
+            (0, 5),
+            (0, 5),
+            (100, 5),
+            (350, 5),
+            (350, 1),
+            (2000, 9),
+            (2050, 2),
+        ] {
+            t += step;
+            let mut granted = 0;
+            while granted < asked && one.try_acquire(ms(t)).is_ok() {
+                granted += 1;
+            }
+            let expected = if granted == 0 {
+                Err(one.try_acquire(ms(t)).unwrap_err())
+            } else {
+                Ok(granted)
+            };
+            assert_eq!(
+                many.try_acquire_up_to(asked, ms(t)),
+                expected,
+                "asking for {asked} at {t} ms should grant what {asked} single calls would"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Exactly-once accounting under load: 100 000 jobs from four submitting threads, a small
-//! queue, random failures and panics, every way of submitting. Every job is either accepted and
-//! then ends exactly once, or refused and counted exactly once.
+//! queue, random failures and panics, every way of submitting, `submit_all` included. Every job
+//! is either accepted and then ends exactly once, or refused and counted exactly once.
 
 use course_support::testing::within;
 use lesson_7::{Pool, Reason, Stop};
@@ -67,12 +67,26 @@ fn a_hundred_thousand_jobs_are_each_accounted_for_exactly_once() {
                             let pool = Arc::clone(&pool);
                             s.spawn(move || {
                                 let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+                                let mut many = Vec::new();
                                 for job in (t..JOBS).step_by(SUBMITTERS) {
-                                    // Three ways in: waiting, not waiting, waiting a little.
-                                    let result = match job % 3 {
+                                    // Four ways in: waiting, not waiting, waiting a little, and
+                                    // every fourth job gathered for `submit_all`.
+                                    let result = match job % 4 {
                                         0 => pool.submit(job),
                                         1 => pool.try_submit(job),
-                                        _ => pool.submit_timeout(job, Duration::from_micros(50)),
+                                        2 => pool.submit_timeout(job, Duration::from_micros(50)),
+                                        _ => {
+                                            many.push(job);
+                                            if many.len() < 300 {
+                                                continue;
+                                            }
+                                            let all = std::mem::take(&mut many);
+                                            pool.submit_all(all.clone()).expect(
+                                                "submit_all waits; nothing refuses it here",
+                                            );
+                                            accepted.extend(all);
+                                            continue;
+                                        }
                                     };
                                     match result {
                                         Ok(_) => accepted.push(job),
@@ -85,6 +99,9 @@ fn a_hundred_thousand_jobs_are_each_accounted_for_exactly_once() {
                                         }
                                     }
                                 }
+                                let rest = many.len();
+                                assert_eq!(pool.submit_all(many.iter().copied()), Ok(rest));
+                                accepted.extend(many);
                                 (accepted, refused)
                             })
                         })

@@ -182,7 +182,7 @@ fn once_drained_every_job_is_counted_exactly_once() {
 /// submitter waits for idle while the two workers may still be finishing; the snapshot it takes
 /// then must be exact.
 ///
-/// Planted bug: the worker marked the job done (`done_with_one`, which wakes `wait_idle`) before
+/// Planted bug: the worker marked the job done (`done_with`, which wakes `wait_idle`) before
 /// counting its result. Loom found the order in which `wait_idle` returns between the two, and
 /// the snapshot shows a job submitted but neither finished nor in flight.
 #[test]
@@ -216,6 +216,44 @@ fn after_wait_idle_the_counts_are_exact() {
     });
 }
 // ANCHOR_END: metrics_idle
+
+// ANCHOR: metrics_batch
+/// The same promise for a batch from `submit_all`, which a worker counts once, after its last
+/// job, while a single job runs on the other worker.
+///
+/// Planted bug: the worker marked the batch done (`done_with`) before adding its tally to the
+/// shared counters. Loom found the order in which `wait_idle` returns between the two, and the
+/// snapshot shows the batch's jobs neither finished nor in flight.
+#[test]
+fn after_wait_idle_a_batchs_counts_are_exact() {
+    explore("metrics: wait_idle against a finishing batch", || {
+        let pool = Pool::builder()
+            .workers(2)
+            .queue(2)
+            .build(|job: &u64, _ctx| {
+                if job % 2 == 0 {
+                    Ok(())
+                } else {
+                    Err("odd".into())
+                }
+            })
+            .expect("a valid configuration");
+        assert_eq!(pool.submit_all([0, 1]), Ok(2));
+        pool.submit(2).expect("an open pool with room accepts it");
+        assert!(
+            pool.wait_idle(Duration::from_secs(1)),
+            "loom has no clock: wait_idle only returns once the pool is idle"
+        );
+        let m = pool.metrics();
+        assert_eq!(
+            (m.submitted, m.completed, m.failed, m.in_flight),
+            (3, 2, 1, 0),
+            "after wait_idle, every job of the batch is counted: {m:?}"
+        );
+        drop(pool);
+    });
+}
+// ANCHOR_END: metrics_batch
 
 // ANCHOR: metrics_reader
 /// A job submitted on one thread while another thread watches it run and then reads the

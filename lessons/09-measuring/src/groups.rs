@@ -29,12 +29,13 @@ pub const CLOCK: &str = "clock";
 pub const CLOCK_NOW: &str = "instant-now";
 
 /// The pools of the [`TRIVIAL`] group: all but a thread per job, which has its own group.
-pub const TRIVIAL_SHAPES: [Shape; 9] = [
+pub const TRIVIAL_SHAPES: [Shape; 10] = [
     Shape::Lesson1,
     Shape::GoShape,
     Shape::StdMutex,
     Shape::Advanced,
     Shape::AdvancedRoomy,
+    Shape::AdvancedAll,
     Shape::Batched,
     Shape::Stealing,
     Shape::Threadpool,

@@ -43,6 +43,9 @@ pub enum Shape {
     /// Lesson 7's pool as above, but with room for every job in its queue, as lesson 1 has:
     /// the features' cost without the bound's.
     AdvancedRoomy,
+    /// Lesson 7's pool as [`Shape::Advanced`] has it, given every job in one `submit_all`,
+    /// which hands them over in batches: the same features, a fraction of the hand-offs.
+    AdvancedAll,
     /// Jobs sent in chunks of [`BATCH`] or more ([`batch_for`]).
     Batched,
     /// Work stealing on `crossbeam-deque`.
@@ -65,12 +68,13 @@ pub enum Shape {
 
 impl Shape {
     /// The pools of the main comparison, lesson 1's first (the others are compared with it).
-    pub const POOLS: [Shape; 10] = [
+    pub const POOLS: [Shape; 11] = [
         Shape::Lesson1,
         Shape::GoShape,
         Shape::StdMutex,
         Shape::Advanced,
         Shape::AdvancedRoomy,
+        Shape::AdvancedAll,
         Shape::Batched,
         Shape::Stealing,
         Shape::Threadpool,
@@ -94,6 +98,7 @@ impl Shape {
             Shape::StdMutex => "std-mutex",
             Shape::Advanced => "advanced",
             Shape::AdvancedRoomy => "advanced-room",
+            Shape::AdvancedAll => "advanced-all",
             Shape::Batched => "batched",
             Shape::Stealing => "stealing",
             Shape::Threadpool => "threadpool",
@@ -114,6 +119,7 @@ impl Shape {
             Shape::StdMutex => "lesson 1 std-only (Mutex<Receiver>)",
             Shape::Advanced => "lesson 7 advanced (queue of 64)",
             Shape::AdvancedRoomy => "lesson 7 advanced (room for all)",
+            Shape::AdvancedAll => "lesson 7 advanced (submit_all)",
             Shape::Batched => "batched pool (chunks of 256+)",
             Shape::Stealing => "work-stealing pool",
             Shape::Threadpool => "threadpool crate",
@@ -137,6 +143,7 @@ impl Shape {
             Shape::StdMutex => lesson_1::std_only::run(workers, numbers(), trivial).len() as u64,
             Shape::Advanced => advanced(workers, BOUND, jobs),
             Shape::AdvancedRoomy => advanced(workers, jobs.max(1) as usize, jobs),
+            Shape::AdvancedAll => advanced_all(workers, jobs),
             Shape::Batched => {
                 batched::run(workers, batch_for(workers, jobs), numbers(), trivial).len() as u64
             }
@@ -203,8 +210,8 @@ impl Shape {
 /// Lesson 7's pool as its own benchmark sets it up: a queue of `queue` jobs, a rate limit so
 /// high that it never makes anyone wait (though every job still passes through it), a breaker,
 /// and the metrics, which are always on.
-fn advanced(workers: usize, queue: usize, jobs: u64) -> u64 {
-    let pool = lesson_7::Pool::builder()
+fn advanced_pool(workers: usize, queue: usize) -> lesson_7::Pool<u64> {
+    lesson_7::Pool::builder()
         .workers(workers)
         .queue(queue)
         .rate(lesson_7::MAX_RATE, u32::MAX)
@@ -217,9 +224,22 @@ fn advanced(workers: usize, queue: usize, jobs: u64) -> u64 {
             std::hint::black_box(trivial(*n));
             Ok(())
         })
-        .expect("a valid configuration");
+        .expect("a valid configuration")
+}
+
+/// Lesson 7's pool, one `submit` per job.
+fn advanced(workers: usize, queue: usize, jobs: u64) -> u64 {
+    let pool = advanced_pool(workers, queue);
     for n in 0..jobs {
         pool.submit(n).expect("nothing refuses a job here");
     }
+    pool.shutdown(lesson_7::Stop::Drain, None).metrics.completed
+}
+
+/// Lesson 7's pool, every job in one `submit_all`.
+fn advanced_all(workers: usize, jobs: u64) -> u64 {
+    let pool = advanced_pool(workers, BOUND);
+    pool.submit_all(0..jobs)
+        .expect("nothing refuses a job here");
     pool.shutdown(lesson_7::Stop::Drain, None).metrics.completed
 }

@@ -1,9 +1,10 @@
-//! The loop each worker runs: take a job, run it inside `catch_unwind`, count how it ended.
+//! The loop each worker runs: take a parcel of one job or a batch, run each job inside
+//! `catch_unwind`, and count how they ended.
 
-use super::{Envelope, Shared};
+use super::tally::Tally;
+use super::{Batch, Envelope, Parcel, Shared};
 use crate::event::Event;
 use crate::job::{Ctx, Status};
-use crate::metrics::Metrics;
 use crate::sync::Instant;
 use crate::sync::channel::{Receiver, Sender};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,7 +13,7 @@ use std::sync::atomic::Ordering;
 // ANCHOR: worker
 pub(super) fn worker<J>(
     id: usize,
-    jobs: Receiver<Envelope<J>>,
+    jobs: Receiver<Parcel<J>>,
     shared: &Shared<J>,
     hand_back: &Sender<J>,
     _alive: Sender<()>,
@@ -21,54 +22,84 @@ pub(super) fn worker<J>(
         worker: id,
         aborting: &shared.aborting,
     };
+    for parcel in jobs {
+        match parcel {
+            Parcel::One(envelope) => run(std::iter::once(envelope), &ctx, shared, hand_back),
+            Parcel::Batch(Batch {
+                first_id,
+                accepted,
+                jobs,
+            }) => {
+                let envelopes =
+                    jobs.into_iter()
+                        .zip(first_id..)
+                        .map(|((job, pass), id)| Envelope {
+                            id,
+                            job,
+                            accepted,
+                            pass,
+                        });
+                run(envelopes, &ctx, shared, hand_back)
+            }
+        }
+    }
+}
+
+/// Runs a parcel's jobs one after another, then adds up how they ended in one go.
+fn run<J>(
+    envelopes: impl Iterator<Item = Envelope<J>>,
+    ctx: &Ctx,
+    shared: &Shared<J>,
+    hand_back: &Sender<J>,
+) {
     let metrics = &shared.metrics;
-    for envelope in jobs {
+    let mut tally = Tally::new();
+    metrics.busy.fetch_add(1, Ordering::Relaxed);
+    for envelope in envelopes {
         if shared.aborting.load(Ordering::Acquire) {
-            Metrics::add(&metrics.cancelled);
+            tally.cancelled();
             shared.release(envelope.pass);
             shared.emit(Event::Cancelled { id: envelope.id });
             // The pool holds the receiver until after the workers are joined.
             let _ = hand_back.send(envelope.job);
-            shared.done_with_one();
             continue;
         }
-        metrics.busy.fetch_add(1, Ordering::Relaxed);
-        let began = Instant::now();
+        // When the job began matters only to an observer; the latency needs only its end.
+        let began = shared.observer.is_some().then(Instant::now);
         // New: a panicking job is caught here, so the worker lives on and the pool keeps its
         // size. `AssertUnwindSafe`: after a panic we only read the job's result, never state the
         // job may have left half-changed.
-        let result = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&envelope.job, &ctx)));
+        let result = catch_unwind(AssertUnwindSafe(|| (shared.handler)(&envelope.job, ctx)));
         let ended = Instant::now();
-        let (started, took) = (began - shared.start, ended - began);
-        metrics.busy.fetch_sub(1, Ordering::Relaxed);
         let status = match result {
             Ok(Ok(())) => Status::Completed,
             Ok(Err(reason)) => Status::Failed(reason),
             Err(payload) => Status::Panicked(panic_message(payload.as_ref())),
         };
-        Metrics::add(match status {
-            Status::Completed => &metrics.completed,
-            Status::Failed(_) => &metrics.failed,
-            Status::Panicked(_) => &metrics.panicked,
-        });
-        metrics.latency.record(ended - envelope.accepted);
+        tally.ran(&status, ended - envelope.accepted);
         // New: every result feeds the breaker, not only submission timeouts.
         if let (Some(breaker), Some(pass)) = (&shared.breaker, envelope.pass) {
             let ok = status == Status::Completed;
-            if let Some(change) = breaker.record(pass, ok, shared.clock.now()) {
-                shared.emit(Event::Breaker(change));
+            if breaker.would_notice(ok) {
+                if let Some(change) = breaker.record(pass, ok, shared.clock.now()) {
+                    shared.emit(Event::Breaker(change));
+                }
             }
         }
-        shared.emit(Event::Finished {
-            id: envelope.id,
-            worker: id,
-            status,
-            started,
-            took,
-        });
-        // Last, so that once `wait_idle` returns, every count and event above is in.
-        shared.done_with_one();
+        if let Some(began) = began {
+            shared.emit(Event::Finished {
+                id: envelope.id,
+                worker: ctx.worker,
+                status,
+                started: began - shared.start,
+                took: ended - began,
+            });
+        }
     }
+    metrics.busy.fetch_sub(1, Ordering::Relaxed);
+    tally.add_to(metrics);
+    // Last, so that once `wait_idle` returns, every count and event above is in.
+    shared.done_with(tally.jobs());
 }
 // ANCHOR_END: worker
 

@@ -1,0 +1,71 @@
+//! A worker's own count of one parcel, added to the shared metrics once at its end.
+//!
+//! Every worker adds to the same counters, and an add to a counter another core has just
+//! touched waits for that core's copy of it. Counting a batch of jobs locally and adding the
+//! totals once turns a few hundred such waits into a few.
+
+use crate::job::Status;
+use crate::metrics::{BUCKETS, Histogram, Metrics};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+pub(super) struct Tally {
+    completed: u64,
+    failed: u64,
+    panicked: u64,
+    cancelled: u64,
+    latency: [u64; BUCKETS],
+    latency_micros: u64,
+}
+
+impl Tally {
+    pub(super) fn new() -> Tally {
+        Tally {
+            completed: 0,
+            failed: 0,
+            panicked: 0,
+            cancelled: 0,
+            latency: [0; BUCKETS],
+            latency_micros: 0,
+        }
+    }
+
+    /// A job ran and ended with `status`, `latency` after it was accepted.
+    pub(super) fn ran(&mut self, status: &Status, latency: Duration) {
+        *match status {
+            Status::Completed => &mut self.completed,
+            Status::Failed(_) => &mut self.failed,
+            Status::Panicked(_) => &mut self.panicked,
+        } += 1;
+        let (bucket, micros) = Histogram::place(latency);
+        self.latency[bucket] += 1;
+        self.latency_micros += micros;
+    }
+
+    /// A job was handed back unstarted.
+    pub(super) fn cancelled(&mut self) {
+        self.cancelled += 1;
+    }
+
+    /// How many jobs it counts.
+    pub(super) fn jobs(&self) -> usize {
+        (self.completed + self.failed + self.panicked + self.cancelled) as usize
+    }
+
+    /// Adds the counts to the shared metrics.
+    pub(super) fn add_to(&self, metrics: &Metrics) {
+        for (counter, n) in [
+            (&*metrics.completed, self.completed),
+            (&metrics.failed, self.failed),
+            (&metrics.panicked, self.panicked),
+            (&metrics.cancelled, self.cancelled),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+        if self.completed + self.failed + self.panicked > 0 {
+            metrics.latency.add(&self.latency, self.latency_micros);
+        }
+    }
+}
