@@ -10,7 +10,10 @@ use similar::TextDiff;
 use std::path::{Path, PathBuf};
 
 /// The diffs the book shows: from lesson, to lesson, and the file under `src/` in both.
-pub const PINNED: [(u32, u32, &str); 4] = [
+pub const PINNED: [(u32, u32, &str); 7] = [
+    (3, 4, "pool/worker.rs"),
+    (3, 4, "pool/submit.rs"),
+    (3, 4, "pool/shutdown.rs"),
     (3, 5, "pool/submit.rs"),
     (3, 7, "pool/submit.rs"),
     (3, 7, "pool/worker.rs"),

@@ -92,7 +92,6 @@ where
         Err(JobError::Interrupted(Interrupted::Cancelled)) => Status::Cancelled { started: true },
     }
 }
-
 // ANCHOR_END: worker
 
 /// Cancels the token when dropped during a panic.
