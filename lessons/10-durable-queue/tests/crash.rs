@@ -11,18 +11,19 @@
 //! `CRASH_ROUNDS` (default 3; CI runs 40 in release) and `CRASH_SEED` (decimal or `0x` hex)
 //! choose the rounds; a failure prints the command that replays its round alone.
 
+mod shared;
+
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::WallClock;
 use lesson_10::job::State;
 use lesson_10::store::{Durability, Store};
 use lesson_10::work::Double;
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
+use shared::rounds::{Proc, env_u64};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-10");
@@ -47,20 +48,6 @@ struct Tally {
     refused_late: u64,
     completed: u64,
     discarded: u64,
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => {
-            let v = v.trim();
-            let parsed = match v.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => v.parse(),
-            };
-            parsed.unwrap_or_else(|_| panic!("{name}={v} is not a number"))
-        }
-        Err(_) => default,
-    }
 }
 
 #[test]
@@ -106,15 +93,19 @@ fn killed_workers_and_enqueuers_lose_nothing_and_apply_every_effect_once() {
     );
 }
 
+/// The command that replays the round of `seed` alone.
+fn replay(seed: u64) -> String {
+    format!(
+        "replay this round alone: CRASH_SEED={seed:#x} CRASH_ROUNDS=1 cargo test --release -p \
+         lesson-10 --test crash -- --nocapture"
+    )
+}
+
 /// Fails the test with the round's seed and how to replay it.
 macro_rules! check {
     ($seed:expr, $cond:expr, $($msg:tt)+) => {
         if !$cond {
-            panic!(
-                "{}\n  replay this round alone: CRASH_SEED={:#x} CRASH_ROUNDS=1 cargo test --release -p lesson-10 --test crash -- --nocapture",
-                format!($($msg)+),
-                $seed
-            );
+            panic!("{}\n  {}", format!($($msg)+), replay($seed));
         }
     };
 }
@@ -170,7 +161,7 @@ fn round(seed: u64, tally: &mut Tally) {
         if let Some(c) = &crash {
             cmd.env("LESSON10_CRASH", c);
         }
-        let mut child = Proc::start(cmd, "enqueuer");
+        let mut child = Proc::start(cmd, "enqueuer", replay);
         let mut lines = 0;
         while let Some(line) = child.line(Duration::from_secs(20), seed) {
             if let Some(ids) = committed_ids(&line) {
@@ -245,7 +236,7 @@ fn round(seed: u64, tally: &mut Tally) {
             );
         }
         planned.push(point);
-        procs.push(Proc::start(cmd, &format!("worker w{w}")));
+        procs.push(Proc::start(cmd, &format!("worker w{w}"), replay));
     }
     // Another worker may freeze (SIGSTOP, as a machine under memory pressure or a long GC
     // pause would) for longer than its lease, then wake up (SIGCONT) and try to finish jobs
@@ -333,7 +324,7 @@ fn round(seed: u64, tally: &mut Tally) {
         "--exit-when-idle",
         "--quiet",
     ]);
-    let mut last = Proc::start(cmd, "the clean worker");
+    let mut last = Proc::start(cmd, "the clean worker", replay);
     let drained = Instant::now() + Duration::from_secs(20);
     while last.child.try_wait().unwrap().is_none() {
         if Instant::now() > drained {
@@ -472,90 +463,4 @@ fn committed_ids(line: &str) -> Option<std::ops::RangeInclusive<i64>> {
     let ids = line.strip_prefix("committed ")?.split("(ids ").nth(1)?;
     let (a, b) = ids.trim_end_matches(')').split_once("..=")?;
     Some(a.parse().ok()?..=b.parse().ok()?)
-}
-
-/// A child process whose output lines arrive on a channel.
-struct Proc {
-    child: Child,
-    lines: Receiver<String>,
-    name: String,
-    closed: bool,
-}
-
-impl Proc {
-    fn start(mut cmd: Command, name: &str) -> Proc {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Proc {
-            child,
-            lines,
-            name: name.to_string(),
-            closed: false,
-        }
-    }
-
-    /// The next line, or `None` once the output has ended.
-    fn line(&mut self, limit: Duration, seed: u64) -> Option<String> {
-        match self.lines.recv_timeout(limit) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                let _ = self.child.kill();
-                check!(
-                    seed,
-                    false,
-                    "{} printed nothing for {limit:?}: is it stuck?",
-                    self.name
-                );
-                None
-            }
-        }
-    }
-
-    /// `Some(Some(line))`, `Some(None)` the first time the output is seen closed, else `None`.
-    fn try_line(&mut self) -> Option<Option<String>> {
-        if self.closed {
-            return None;
-        }
-        match self.lines.try_recv() {
-            Ok(line) => Some(Some(line)),
-            Err(mpsc::TryRecvError::Empty) => None,
-            Err(mpsc::TryRecvError::Disconnected) => {
-                self.closed = true;
-                Some(None)
-            }
-        }
-    }
-
-    fn kill(&mut self) {
-        // SIGKILL, as the child's `kill` sends it: the process gets no chance to tidy up.
-        let _ = self.child.kill();
-    }
-
-    fn wait(&mut self, limit: Duration, seed: u64) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                check!(seed, false, "{} did not exit within {limit:?}", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 }

@@ -1,24 +1,16 @@
 //! The queue's promises, one by one, on an injected clock: leases run out when the test says so.
 
-use lesson_10::backoff::Backoff;
+mod shared;
+
 use lesson_10::clock::ManualClock;
-use lesson_10::job::{NewJob, State};
-use lesson_10::store::{
-    Durability, Enqueued, ErrorKind, Finished, Recorded, Store, StoreError, Turn,
-};
+use lesson_10::job::State;
+use lesson_10::store::{Durability, Enqueued, ErrorKind, Recorded, Store, StoreError, Turn};
+use shared::jobs::{backoff, failed, job, ok};
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 const LEASE: Duration = Duration::from_millis(1000);
-
-fn backoff() -> Backoff {
-    Backoff {
-        base: Duration::from_millis(150),
-        cap: Duration::from_secs(10),
-        seed: 5,
-    }
-}
 
 fn open(path: &Path, clock: &Arc<ManualClock>) -> Store {
     Store::open(path, Durability::Full, clock.clone(), backoff()).expect("open the queue")
@@ -31,29 +23,6 @@ fn fresh() -> (tempfile::TempDir, Arc<ManualClock>, Store) {
     clock.advance(Duration::from_secs(1_000));
     let store = open(&dir.path().join("q.db"), &clock);
     (dir, clock, store)
-}
-
-fn job(payload: &str, max_attempts: u32) -> NewJob {
-    NewJob {
-        max_attempts,
-        ..NewJob::new(payload)
-    }
-}
-
-fn ok(id: i64, token: i64, out: &str) -> Finished {
-    Finished {
-        id,
-        token,
-        result: Ok(out.into()),
-    }
-}
-
-fn failed(id: i64, token: i64, why: &str) -> Finished {
-    Finished {
-        id,
-        token,
-        result: Err(why.into()),
-    }
 }
 
 fn state(store: &Store, id: i64) -> State {

@@ -8,10 +8,7 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 use std::process::Output;
 use std::time::Duration;
 
-#[path = "../../10-durable-queue/tests/shared/mod.rs"]
-mod shared;
-
-use shared::{Queue, json_lines};
+use common::shared::{self, Queue, json_lines};
 
 /// The queue on the server at `url`.
 fn queue(url: &str) -> Queue {

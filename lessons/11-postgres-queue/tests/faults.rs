@@ -16,16 +16,18 @@
 //! their own (they restart it), so they need PostgreSQL's programs even when `DATABASE_URL` is
 //! set.
 
+#[path = "../../10-durable-queue/tests/shared/rounds.rs"]
+mod rounds;
+
 use course_support::postgres;
 use lesson_11::backoff::Backoff;
 use lesson_11::job::{NewJob, State};
 use lesson_11::store::{self, Store};
 use lesson_11::work::{self, Double};
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
+use rounds::{Proc, env_u64};
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-11");
@@ -47,25 +49,19 @@ struct Tally {
     discarded: u64,
 }
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).map_or(default, |v| {
-        let v = v.trim();
-        match v.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16),
-            None => v.parse(),
-        }
-        .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
-    })
+/// The command that replays the round of `seed` alone.
+fn replay(seed: u64) -> String {
+    format!(
+        "replay this round alone: FAULT_SEED={seed:#x} FAULT_ROUNDS=1 cargo test --release -p \
+         lesson-11 --test faults -- --nocapture"
+    )
 }
 
+/// Fails the test with the round's seed and how to replay it.
 macro_rules! check {
     ($seed:expr, $cond:expr, $($msg:tt)+) => {
         if !$cond {
-            panic!(
-                "{}\n  replay this round alone: FAULT_SEED={:#x} FAULT_ROUNDS=1 cargo test --release -p lesson-11 --test faults -- --nocapture",
-                format!($($msg)+),
-                $seed
-            );
+            panic!("{}\n  {}", format!($($msg)+), replay($seed));
         }
     };
 }
@@ -186,7 +182,7 @@ fn round(seed: u64, r: u64, server: &postgres::Server, tally: &mut Tally) {
             );
         }
         planned_crash.push(crash);
-        procs.push(Proc::start(cmd));
+        procs.push(Proc::start(cmd, "a worker", replay));
     }
     let mut kills = 0u64;
     let mut restarts = 0u64;
@@ -384,68 +380,4 @@ fn round(seed: u64, r: u64, server: &postgres::Server, tally: &mut Tally) {
     tally.restarts += restarts;
     tally.completed += counts.of(State::Completed);
     tally.discarded += counts.of(State::Discarded);
-}
-
-struct Proc {
-    child: Child,
-    lines: Receiver<String>,
-    closed: bool,
-}
-
-impl Proc {
-    fn start(mut cmd: Command) -> Proc {
-        let mut child = cmd
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a worker");
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Proc {
-            child,
-            lines,
-            closed: false,
-        }
-    }
-
-    fn try_line(&mut self) -> Option<Option<String>> {
-        if self.closed {
-            return None;
-        }
-        match self.lines.try_recv() {
-            Ok(line) => Some(Some(line)),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                self.closed = true;
-                Some(None)
-            }
-        }
-    }
-
-    fn wait(&mut self, limit: Duration, seed: u64) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                check!(
-                    seed,
-                    false,
-                    "a worker did not exit within {limit:?} of closing its output"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 }

@@ -3,39 +3,17 @@
 
 mod common;
 
-use common::{backoff, store};
+use common::shared::jobs::{backoff, failed, job, ok};
+use common::store;
 use course_support::testing::within;
 use lesson_11::job::{NewJob, State};
-use lesson_11::store::{self, Enqueued, ErrorKind, Finished, Recorded, Store};
+use lesson_11::store::{self, Enqueued, ErrorKind, Recorded, Store};
 use lesson_11::worker;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const LEASE: Duration = Duration::from_millis(1000);
-
-fn job(payload: &str, max_attempts: u32) -> NewJob {
-    NewJob {
-        max_attempts,
-        ..NewJob::new(payload)
-    }
-}
-
-fn ok(id: i64, token: i64, out: &str) -> Finished {
-    Finished {
-        id,
-        token,
-        result: Ok(out.into()),
-    }
-}
-
-fn failed(id: i64, token: i64, why: &str) -> Finished {
-    Finished {
-        id,
-        token,
-        result: Err(why.into()),
-    }
-}
 
 fn state(store: &mut Store, id: i64) -> State {
     store.job(id).unwrap().expect("the job exists").state

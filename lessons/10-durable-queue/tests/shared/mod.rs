@@ -1,8 +1,12 @@
 //! What lesson 10's and lesson 11's command-line tests share. Lesson 11's command line is lesson
 //! 10's with `--database-url URL` in place of `--db PATH`, so the same helpers drive both, and
 //! the same SIGTERM test holds for both: lesson 11's `tests/cli.rs` reuses this file
-//! (`#[path = "../../10-durable-queue/tests/shared/mod.rs"]`).
+//! (`#[path = "../../10-durable-queue/tests/shared/mod.rs"]`). `rounds.rs` holds what the crash
+//! and fault rounds share, `jobs.rs` what the store tests are written with.
 #![allow(dead_code)]
+
+pub mod jobs;
+pub mod rounds;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output, Stdio};

@@ -1,12 +1,17 @@
-//! One PostgreSQL server for a whole test binary, and a fresh database for each test.
+//! One PostgreSQL server for a whole test binary, and a fresh database for each test; and lesson
+//! 10's shared test helpers.
 #![allow(dead_code)]
 
 use course_support::postgres::{self, Server};
-use lesson_11::backoff::Backoff;
+
 use lesson_11::store::Store;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+
+/// Lesson 10's test helpers, which lesson 11's tests reuse: running a queue command, the
+/// SIGTERM test, the crash rounds' processes, the jobs the store tests are written with.
+#[path = "../../../10-durable-queue/tests/shared/mod.rs"]
+pub mod shared;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_lesson-11");
 
@@ -40,19 +45,11 @@ pub fn database(test: &str) -> Option<String> {
     )
 }
 
-/// The backoff the tests use: seeded, small.
-pub fn backoff() -> Backoff {
-    Backoff {
-        base: Duration::from_millis(150),
-        cap: Duration::from_secs(10),
-        seed: 5,
-    }
-}
-
 /// A store on a fresh database, or `None` when there is no server (the test then passes after
 /// the NOT RUN line).
 pub fn store(test: &str) -> Option<(String, Store)> {
     let url = database(test)?;
-    let store = Store::connect(&url, backoff()).unwrap_or_else(|e| panic!("{test}: {e}"));
+    let store =
+        Store::connect(&url, shared::jobs::backoff()).unwrap_or_else(|e| panic!("{test}: {e}"));
     Some((url, store))
 }

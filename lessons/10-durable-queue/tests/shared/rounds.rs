@@ -1,0 +1,116 @@
+//! What lesson 10's crash rounds and lesson 11's fault rounds share: reading their seed and
+//! round count from the environment, and the worker and enqueuer processes they start, kill and
+//! read. Lesson 11's `tests/faults.rs` reuses this file.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+/// The number in the variable `name` (decimal or `0x` hex), or `default` when it is not set.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| {
+        let v = v.trim();
+        match v.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => v.parse(),
+        }
+        .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+    })
+}
+
+/// A child process whose output lines arrive on a channel. When it is stuck, the test fails with
+/// `replay(seed)`: the command that replays the round alone.
+pub struct Proc {
+    /// The process, for signals.
+    pub child: Child,
+    lines: Receiver<String>,
+    name: String,
+    closed: bool,
+    replay: fn(u64) -> String,
+}
+
+impl Proc {
+    /// Starts `cmd` (without a `DATABASE_URL` from the environment), its stderr thrown away.
+    pub fn start(mut cmd: Command, name: &str, replay: fn(u64) -> String) -> Proc {
+        let mut child = cmd
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Proc {
+            child,
+            lines,
+            name: name.to_string(),
+            closed: false,
+            replay,
+        }
+    }
+
+    /// The next line, or `None` once the output has ended.
+    pub fn line(&mut self, limit: Duration, seed: u64) -> Option<String> {
+        match self.lines.recv_timeout(limit) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = self.child.kill();
+                panic!(
+                    "{} printed nothing for {limit:?}: is it stuck?\n  {}",
+                    self.name,
+                    (self.replay)(seed)
+                );
+            }
+        }
+    }
+
+    /// `Some(Some(line))`, `Some(None)` the first time the output is seen closed, else `None`.
+    pub fn try_line(&mut self) -> Option<Option<String>> {
+        if self.closed {
+            return None;
+        }
+        match self.lines.try_recv() {
+            Ok(line) => Some(Some(line)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                self.closed = true;
+                Some(None)
+            }
+        }
+    }
+
+    /// SIGKILL, as the child's `kill` sends it: the process gets no chance to tidy up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Its exit status, waiting at most `limit`.
+    pub fn wait(&mut self, limit: Duration, seed: u64) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not exit within {limit:?}\n  {}",
+                    self.name,
+                    (self.replay)(seed)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
