@@ -37,25 +37,18 @@ fn per_job(c: &mut Criterion) {
 
     group.bench_function("lesson-7 pool (rate limit, breaker, metrics)", |b| {
         b.iter(|| {
-            let pool = Pool::builder()
-                .workers(WORKERS)
-                .queue(64)
-                // "Unlimited": a rate far above what the pool can do, so it never waits, but
-                // every job still goes through the limiter.
-                .rate(lesson_7::MAX_RATE, u32::MAX)
-                .breaker(BreakerConfig {
-                    failures: 5,
-                    cooldown: Duration::from_secs(1),
-                    probes: 1,
-                })
-                .build(|n: &u64, _| {
-                    black_box(n);
-                    Ok(())
-                })
-                .expect("a valid configuration");
+            let pool = advanced();
             for n in 0..JOBS {
                 pool.submit(n).expect("nothing refuses here");
             }
+            pool.shutdown(Stop::Drain, None)
+        })
+    });
+
+    group.bench_function("lesson-7 pool, every job in one submit_all", |b| {
+        b.iter(|| {
+            let pool = advanced();
+            pool.submit_all(0..JOBS).expect("nothing refuses here");
             pool.shutdown(Stop::Drain, None)
         })
     });
@@ -64,3 +57,22 @@ fn per_job(c: &mut Criterion) {
 
 criterion_group!(benches, per_job);
 criterion_main!(benches);
+
+/// Lesson 7's pool with every feature on: a rate limit so high that it never makes anyone wait
+/// (though every job still goes through the limiter), a breaker, and the metrics.
+fn advanced() -> Pool<u64> {
+    Pool::builder()
+        .workers(WORKERS)
+        .queue(64)
+        .rate(lesson_7::MAX_RATE, u32::MAX)
+        .breaker(BreakerConfig {
+            failures: 5,
+            cooldown: Duration::from_secs(1),
+            probes: 1,
+        })
+        .build(|n: &u64, _| {
+            black_box(n);
+            Ok(())
+        })
+        .expect("a valid configuration")
+}

@@ -31,7 +31,9 @@
 //! - `pool.rs`: the [`Pool`] itself, and what its workers and submitters share.
 //! - `pool/submit.rs`: the way in. Closed? The [`breaker`], the [`rate`] limiter, then the
 //!   bounded queue; any of them can hand the job back inside a [`Rejected`].
-//! - `pool/worker.rs`: the loop each worker runs, which catches a job's panic.
+//!   [`Pool::submit_all`] takes many jobs and hands them over in batches of up to [`BATCH`].
+//! - `pool/worker.rs`: the loop each worker runs, which catches a job's panic; `pool/tally.rs`:
+//!   what a worker counts on its own before adding it to the shared [`metrics`].
 //! - `pool/shutdown.rs`: [`Pool::shutdown`], drain or abort, and `Drop`.
 //! - `job.rs` and `event.rs`: what a running job is told ([`Ctx`]), how it ended ([`Status`]),
 //!   and what an observer hears ([`Event`]).

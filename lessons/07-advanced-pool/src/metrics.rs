@@ -252,14 +252,14 @@ impl Histogram {
         )
     }
 
-    /// Adds counts kept elsewhere: a worker's tally of one parcel (`pool/tally.rs`).
-    pub(crate) fn add(&self, counts: &[u64; BUCKETS], total_micros: u64) {
-        for (bucket, &n) in self.buckets.iter().zip(counts) {
-            if n > 0 {
-                bucket.fetch_add(n, Relaxed);
-            }
-        }
-        self.total_micros.fetch_add(total_micros, Relaxed);
+    /// Adds what a worker counted on its own (`pool/tally.rs`): `n` durations in `bucket`.
+    pub(crate) fn add_to_bucket(&self, bucket: usize, n: u64) {
+        self.buckets[bucket].fetch_add(n, Relaxed);
+    }
+
+    /// Adds to the total of all durations, in microseconds, with [`Histogram::add_to_bucket`].
+    pub(crate) fn add_to_total(&self, micros: u64) {
+        self.total_micros.fetch_add(micros, Relaxed);
     }
 
     /// Mean and percentiles of what was recorded.

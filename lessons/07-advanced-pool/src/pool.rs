@@ -41,6 +41,7 @@ pub struct Pool<J: Send + 'static> {
 }
 // ANCHOR_END: pool
 
+// ANCHOR: parcel
 /// What travels through the queue: one job from `submit`, or up to [`BATCH`] jobs from
 /// [`Pool::submit_all`], which take one place in the queue and one hand-off between them.
 enum Parcel<J> {
@@ -56,6 +57,7 @@ struct Batch<J> {
     accepted: Instant,
     jobs: Vec<(J, Option<Pass>)>,
 }
+// ANCHOR_END: parcel
 
 /// The most jobs one parcel from [`Pool::submit_all`] carries.
 pub const BATCH: usize = 256;

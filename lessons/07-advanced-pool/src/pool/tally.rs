@@ -9,12 +9,15 @@ use crate::metrics::{BUCKETS, Histogram, Metrics};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+// ANCHOR: tally
 pub(super) struct Tally {
     completed: u64,
     failed: u64,
     panicked: u64,
     cancelled: u64,
     latency: [u64; BUCKETS],
+    /// Bit `i` is set when `latency[i]` is not 0, so adding up visits only those buckets.
+    touched: u64,
     latency_micros: u64,
 }
 
@@ -26,6 +29,7 @@ impl Tally {
             panicked: 0,
             cancelled: 0,
             latency: [0; BUCKETS],
+            touched: 0,
             latency_micros: 0,
         }
     }
@@ -39,6 +43,7 @@ impl Tally {
         } += 1;
         let (bucket, micros) = Histogram::place(latency);
         self.latency[bucket] += 1;
+        self.touched |= 1 << bucket;
         self.latency_micros += micros;
     }
 
@@ -64,8 +69,15 @@ impl Tally {
                 counter.fetch_add(n, Relaxed);
             }
         }
-        if self.completed + self.failed + self.panicked > 0 {
-            metrics.latency.add(&self.latency, self.latency_micros);
+        let mut touched = self.touched;
+        while touched != 0 {
+            let bucket = touched.trailing_zeros() as usize;
+            metrics.latency.add_to_bucket(bucket, self.latency[bucket]);
+            touched &= touched - 1;
+        }
+        if self.touched != 0 {
+            metrics.latency.add_to_total(self.latency_micros);
         }
     }
 }
+// ANCHOR_END: tally
