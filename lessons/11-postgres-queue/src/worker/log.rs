@@ -5,9 +5,10 @@ use tracing::Level;
 
 // ANCHOR: log
 impl Event {
-    /// How much an operator should care, as in lesson 10: `ERROR` for a job discarded, `WARN` for
-    /// a failed attempt, a lost lease or worker, a job handed back or a reconnection, `DEBUG` for
-    /// the lost connection itself (the reconnection says how long it took), `INFO` for the rest.
+    /// How much an operator should care: lesson 10's events as lesson 10 rates them (`ERROR` for
+    /// a job discarded, `WARN` for a failed attempt, a lost lease or worker, a job handed back,
+    /// `INFO` for the rest); new, `WARN` for a reconnection and `DEBUG` for the lost connection
+    /// itself (the reconnection says how long it took).
     pub fn level(&self) -> Level {
         match self {
             Event::Queue(event) => event.level(),
