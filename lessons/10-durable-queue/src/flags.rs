@@ -1,15 +1,65 @@
-//! The command line's flags that lesson 11 reuses as they are (through `#[command(flatten)]`),
-//! and what the `enqueue` command does with them: only where a queue lives (`--db PATH` here,
-//! `--database-url URL` there) and a few of the worker's flags differ between the two lessons.
+//! The command line that lesson 11 reuses as it is: the queue's commands and their flags (through
+//! `#[command(flatten)]`), and what the `enqueue` command does with them. Only where a queue
+//! lives (`--db PATH` here, `--database-url URL` there) and a few of the worker's flags differ
+//! between the two lessons, so the commands are generic over those.
 
 use crate::job::NewJob;
 use crate::store::Enqueued;
 use crate::work;
-use clap::Args;
+use clap::{Args, Subcommand};
 use course_support::cli;
 use course_support::log::LogFlags;
 use std::io::Write as _;
 use std::time::Duration;
+
+/// The queue's commands: the queue is reached through the flags `Db`, and a worker runs with
+/// the flags `Worker`. Lesson 11 reuses them with its own `Db` and `Worker`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum QueueCommand<Db: Args, Worker: Args> {
+    /// Adds jobs that double numbers.
+    Enqueue(EnqueueArgs<Db>),
+    /// Runs jobs from the queue until stopped (SIGINT or SIGTERM finish what is running first).
+    Worker(Worker),
+    /// Counts jobs per state, and effects applied.
+    Status(StatusArgs<Db>),
+    /// Puts a discarded, cancelled or retryable job back to run now.
+    Retry(JobArgs<Db>),
+    /// Cancels a job that is waiting.
+    Cancel(JobArgs<Db>),
+}
+
+/// `enqueue`: where the queue is, then what to add.
+#[derive(Args, Debug, Clone)]
+pub struct EnqueueArgs<Db: Args> {
+    /// Where the queue is.
+    #[command(flatten)]
+    pub db: Db,
+    /// What to add.
+    #[command(flatten)]
+    pub flags: EnqueueFlags,
+}
+
+/// `status`: where the queue is, and in which form to answer.
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs<Db: Args> {
+    /// Where the queue is.
+    #[command(flatten)]
+    pub db: Db,
+    /// One JSON object: a key per state, and effects_applied.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `retry` and `cancel`: where the queue is, and which job.
+#[derive(Args, Debug, Clone)]
+pub struct JobArgs<Db: Args> {
+    /// Where the queue is.
+    #[command(flatten)]
+    pub db: Db,
+    /// The job's id.
+    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub id: i64,
+}
 
 /// `enqueue`'s flags, after the queue's address. Lesson 11 reuses them.
 #[derive(Args, Debug, Clone)]

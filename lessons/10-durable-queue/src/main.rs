@@ -14,7 +14,7 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use lesson_10::flags::{EnqueueFlags, WorkerFlags, whole};
+use lesson_10::flags::{self, QueueCommand, WorkerFlags, whole};
 use lesson_10::store::Durability;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,19 +35,15 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Adds jobs that double numbers.
-    Enqueue(EnqueueArgs),
-    /// Runs jobs from the queue until stopped (SIGINT or SIGTERM finish what is running first).
-    Worker(WorkerArgs),
-    /// Counts jobs per state, and effects applied.
-    Status(StatusArgs),
-    /// Puts a discarded, cancelled or retryable job back to run now.
-    Retry(JobArgs),
-    /// Cancels a job that is waiting.
-    Cancel(JobArgs),
+    #[command(flatten)]
+    Queue(QueueCommand<DbArg, WorkerArgs>),
     /// Measures the queue: jobs per second beside bare transactions (use --release).
     Measure(measure::Flags),
 }
+
+type EnqueueArgs = flags::EnqueueArgs<DbArg>;
+type StatusArgs = flags::StatusArgs<DbArg>;
+type JobArgs = flags::JobArgs<DbArg>;
 
 #[derive(ClapArgs)]
 struct DbArg {
@@ -57,14 +53,6 @@ struct DbArg {
     /// How safe commits are from a power cut: full (the default) or normal.
     #[arg(long, default_value = "full", value_parser = durability)]
     synchronous: Durability,
-}
-
-#[derive(ClapArgs)]
-struct EnqueueArgs {
-    #[command(flatten)]
-    db: DbArg,
-    #[command(flatten)]
-    flags: EnqueueFlags,
 }
 
 #[derive(ClapArgs)]
@@ -90,24 +78,6 @@ struct WorkerArgs {
     run: WorkerFlags,
 }
 
-#[derive(ClapArgs)]
-struct StatusArgs {
-    #[command(flatten)]
-    db: DbArg,
-    /// One JSON object: a key per state, and effects_applied.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(ClapArgs)]
-struct JobArgs {
-    #[command(flatten)]
-    db: DbArg,
-    /// The job's id.
-    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(i64).range(1..))]
-    id: i64,
-}
-
 fn durability(s: &str) -> Result<Durability, String> {
     match s {
         "full" => Ok(Durability::Full),
@@ -125,11 +95,15 @@ fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = match args.command {
         None => demo::run(&args.demo).map_err(|e| e.to_string()),
-        Some(Command::Enqueue(a)) => cmd::enqueue(&a).map_err(|e| e.to_string()),
-        Some(Command::Worker(a)) => cmd::run_worker(&a).map_err(|e| e.to_string()),
-        Some(Command::Status(a)) => cmd::status(&a).map_err(|e| e.to_string()),
-        Some(Command::Retry(a)) => cmd::retry(&a).map_err(|e| e.to_string()),
-        Some(Command::Cancel(a)) => cmd::cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Enqueue(a))) => {
+            cmd::enqueue(&a).map_err(|e| e.to_string())
+        }
+        Some(Command::Queue(QueueCommand::Worker(a))) => {
+            cmd::run_worker(&a).map_err(|e| e.to_string())
+        }
+        Some(Command::Queue(QueueCommand::Status(a))) => cmd::status(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Retry(a))) => cmd::retry(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Cancel(a))) => cmd::cancel(&a).map_err(|e| e.to_string()),
         Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {

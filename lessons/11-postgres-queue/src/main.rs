@@ -16,7 +16,7 @@ mod measure;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use course_support::cli;
-use lesson_10::flags::{EnqueueFlags, WorkerFlags, whole};
+use lesson_10::flags::{self, QueueCommand, WorkerFlags, whole};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,33 +35,22 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Adds jobs that double numbers.
-    Enqueue(EnqueueArgs),
-    /// Runs jobs from the queue until stopped (SIGINT or SIGTERM finish what is running first).
-    Worker(WorkerArgs),
-    /// Counts jobs per state, and effects applied.
-    Status(StatusArgs),
-    /// Puts a discarded, cancelled or retryable job back to run now.
-    Retry(JobArgs),
-    /// Cancels a job that is waiting.
-    Cancel(JobArgs),
+    /// New: the commands are lesson 10's, with this lesson's `DbArg` and `WorkerArgs`.
+    #[command(flatten)]
+    Queue(QueueCommand<DbArg, WorkerArgs>),
     /// Measures the queue end to end beside pgbench (use --release).
     Measure(measure::Flags),
 }
+
+type EnqueueArgs = flags::EnqueueArgs<DbArg>;
+type StatusArgs = flags::StatusArgs<DbArg>;
+type JobArgs = flags::JobArgs<DbArg>;
 
 #[derive(ClapArgs)]
 struct DbArg {
     /// The queue's server, as postgresql://user@host:port/database (or set DATABASE_URL).
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
-}
-
-#[derive(ClapArgs)]
-struct EnqueueArgs {
-    #[command(flatten)]
-    db: DbArg,
-    #[command(flatten)]
-    flags: EnqueueFlags,
 }
 
 #[derive(ClapArgs)]
@@ -93,24 +82,6 @@ struct WorkerArgs {
     run: WorkerFlags,
 }
 
-#[derive(ClapArgs)]
-struct StatusArgs {
-    #[command(flatten)]
-    db: DbArg,
-    /// One JSON object: a key per state, and effects_applied.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(ClapArgs)]
-struct JobArgs {
-    #[command(flatten)]
-    db: DbArg,
-    /// The job's id.
-    #[arg(value_name = "JOB_ID", value_parser = clap::value_parser!(i64).range(1..))]
-    id: i64,
-}
-
 pub(crate) fn lease_ms(s: &str) -> Result<Duration, String> {
     whole(s, 100, 600_000).map(Duration::from_millis)
 }
@@ -124,11 +95,15 @@ fn main() -> ExitCode {
     let args: Args = cli::parse();
     let result = match args.command {
         None => return demo::main(&args.demo),
-        Some(Command::Enqueue(a)) => cmd::enqueue(&a).map_err(|e| e.to_string()),
-        Some(Command::Worker(a)) => cmd::run_worker(&a).map_err(|e| e.to_string()),
-        Some(Command::Status(a)) => cmd::status(&a).map_err(|e| e.to_string()),
-        Some(Command::Retry(a)) => cmd::retry(&a).map_err(|e| e.to_string()),
-        Some(Command::Cancel(a)) => cmd::cancel(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Enqueue(a))) => {
+            cmd::enqueue(&a).map_err(|e| e.to_string())
+        }
+        Some(Command::Queue(QueueCommand::Worker(a))) => {
+            cmd::run_worker(&a).map_err(|e| e.to_string())
+        }
+        Some(Command::Queue(QueueCommand::Status(a))) => cmd::status(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Retry(a))) => cmd::retry(&a).map_err(|e| e.to_string()),
+        Some(Command::Queue(QueueCommand::Cancel(a))) => cmd::cancel(&a).map_err(|e| e.to_string()),
         Some(Command::Measure(a)) => measure::run(&a).map_err(|e| e.to_string()),
     };
     match result {
