@@ -32,27 +32,26 @@ fn find<T>(local: &Worker<T>, injector: &Injector<T>, stealers: &[Stealer<T>]) -
 /// has something to steal, few enough that a deque operation per piece costs nothing.
 pub const PIECES_PER_WORKER: usize = 32;
 
-/// One piece of work: some numbers, and the places their answers go.
-type Piece<'a> = (&'a [u64], &'a mut [u64]);
+/// One piece of work: some numbers, each to be replaced by its answer.
+type Piece<'a> = &'a mut [u64];
 
 /// Runs `work` on every number with `workers` threads that share an injector queue and steal
-/// from each other, and returns every answer, in the order of the numbers.
+/// from each other, and returns every answer, each in its number's place.
 ///
-/// What moves through the deques is a *piece*: a slice of the numbers and the slice of the
-/// answers they fill, never the numbers themselves. One deque operation hands out many jobs,
-/// and a worker that runs out steals a whole piece.
+/// What moves through the deques is a *piece*: a slice of the numbers, each replaced by its
+/// answer in place, as in the batched pool. One deque operation hands out many jobs, and a
+/// worker that runs out steals a whole piece.
 ///
 /// # Panics
 ///
 /// If `workers` is 0, or if `work` panics.
-pub fn run<F>(workers: usize, numbers: Vec<u64>, work: F) -> Vec<u64>
+pub fn run<F>(workers: usize, mut numbers: Vec<u64>, work: F) -> Vec<u64>
 where
     F: Fn(u64) -> u64 + Sync,
 {
     assert!(workers > 0, "a pool needs at least one worker");
-    let mut answers = vec![0; numbers.len()];
     let piece = (numbers.len() / (workers * PIECES_PER_WORKER)).max(1);
-    // The deques borrow `answers`; the block ends the borrow before `answers` is returned.
+    // The deques borrow `numbers`; the block ends the borrow before `numbers` is returned.
     {
         let injector = Injector::new();
         // Set once every piece is in the injector. Until then, finding nothing means "wait", not "end".
@@ -63,9 +62,9 @@ where
             for local in locals {
                 let (injector, closed, stealers, work) = (&injector, &closed, &stealers, &work);
                 scope.spawn(move || {
-                    let run = |(jobs, places): Piece| {
-                        for (place, &n) in places.iter_mut().zip(jobs) {
-                            *place = work(n);
+                    let run = |piece: Piece| {
+                        for n in piece {
+                            *n = work(*n);
                         }
                     };
                     let backoff = Backoff::new();
@@ -92,13 +91,13 @@ where
                     }
                 });
             }
-            for found in numbers.chunks(piece).zip(answers.chunks_mut(piece)) {
+            for found in numbers.chunks_mut(piece) {
                 injector.push(found);
             }
             // Release: a worker that sees `closed` also sees every push above.
             closed.store(true, Ordering::Release);
         });
     }
-    answers
+    numbers
 }
 // ANCHOR_END: run
