@@ -7,7 +7,7 @@ mod report;
 mod workers;
 
 use report::report;
-use workers::{Line, next_line, spawn};
+use workers::spawn;
 
 use clap::Args as ClapArgs;
 use course_support::svg;
@@ -15,6 +15,7 @@ use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
 use lesson_10::job::NewJob;
 use lesson_10::store::{Durability, Store};
+use lesson_10::watch;
 
 /// Why the demo stopped: a database error or a worker process that misbehaved.
 type Fail = Box<dyn std::error::Error>;
@@ -24,6 +25,9 @@ use std::process::Child;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
+
+/// What is probably wrong when no worker says anything for a minute.
+const STUCK: &str = "is one stuck waiting for a lock?";
 
 /// The demo's flags.
 #[derive(ClapArgs)]
@@ -120,19 +124,7 @@ pub fn run(f: &Flags) -> Result<(), Fail> {
     let (tx, lines) = mpsc::channel();
     println!("1. Worker 1 starts alone, with {threads} threads, and claims what it has room for.");
     let mut first = spawn(&db, "1", threads, f, t0, &tx)?;
-    let mut open_outputs = 1;
-    let mut took = 0;
-    while took < threads {
-        match next_line(&lines)? {
-            Line::Text(line) => {
-                took += usize::from(line.contains(" took job "));
-                println!("{line}");
-            }
-            Line::Closed => {
-                return Err(demo_error("worker 1 exited before it took its jobs"));
-            }
-        }
-    }
+    watch::until_it_took(&lines, threads, STUCK)?;
     // A third of the way into its long jobs: well inside them, however slow the machine.
     std::thread::sleep(Duration::from_millis(f.work_ms as u64 * 2));
     // ANCHOR: kill
@@ -159,35 +151,8 @@ pub fn run(f: &Flags) -> Result<(), Fail> {
         children.push(spawn(&db, &w.to_string(), threads, f, t0, &tx)?);
     }
     drop(tx);
-    let mut printed = Vec::new();
-    loop {
-        match next_line(&lines) {
-            Ok(Line::Text(line)) => {
-                if line.starts_with("  [") {
-                    printed.push(line);
-                }
-            }
-            Ok(Line::Closed) => {
-                open_outputs += 1;
-                // Worker 1's output closed too, when it was killed.
-                if open_outputs > f.workers + 1 {
-                    break;
-                }
-            }
-            Err(e) => {
-                for child in &mut children {
-                    let _ = child.kill();
-                }
-                return Err(e);
-            }
-        }
-    }
-    for line in &printed {
-        println!("{line}");
-    }
-    for child in &mut children {
-        let _ = child.wait();
-    }
+    // Worker 1's output, which ended when it was killed, counts among them.
+    watch::until_all_left(&lines, f.workers + 1, &mut children, STUCK, |_, _| Ok(()))?;
     println!("   Every worker has left: no job is waiting or running.");
     println!();
 

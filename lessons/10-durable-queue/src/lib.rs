@@ -39,7 +39,7 @@
 //! - [`work`]: the demo's and the tests' jobs; [`clock`]: the wall clock every process reads;
 //!   [`fault`]: crash points for the crash tests.
 //! - [`picture`] and [`throughput`]: what the demo draws and what `measure` times; [`numbers`]:
-//!   how `measure` prints its numbers.
+//!   how `measure` prints its numbers; [`watch`]: how the demo reads its worker processes.
 //!
 //! The program, `main.rs`, reads the flags and hands each command to its file under `cmd/`
 //! (`enqueue`, `worker`, `status`, `retry` and `cancel`); [`flags`] holds the flag groups and the
@@ -55,5 +55,6 @@ pub mod numbers;
 pub mod picture;
 pub mod store;
 pub mod throughput;
+pub mod watch;
 pub mod work;
 pub mod worker;

@@ -9,11 +9,12 @@ mod report;
 mod workers;
 
 use report::report;
-use workers::{Line, next_line, spawn};
+use workers::spawn;
 
 use clap::Args as ClapArgs;
 use course_support::postgres::{self, Server};
 use course_support::svg;
+use lesson_10::watch;
 use lesson_11::backoff::Backoff;
 use lesson_11::job::NewJob;
 use lesson_11::store::{self, Store};
@@ -24,6 +25,9 @@ use std::time::Duration;
 
 /// Why the demo stopped: a database error or a worker process that misbehaved.
 type Fail = Box<dyn std::error::Error>;
+
+/// What is probably wrong when no worker says anything for a minute.
+const STUCK: &str = "is one stuck waiting for the server?";
 
 /// The demo's flags.
 #[derive(ClapArgs)]
@@ -194,16 +198,7 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
     let (tx, lines) = mpsc::channel();
     println!("2. Worker 1 starts alone, with {threads} threads, and claims what it has room for.");
     let mut first = spawn(&url, "1", threads, f, t0, &tx)?;
-    let mut took = 0;
-    while took < threads {
-        match next_line(&lines)? {
-            Line::Text(line) => {
-                took += usize::from(line.contains(" took job "));
-                println!("{line}");
-            }
-            Line::Closed => return Err("worker 1 exited before it took its jobs".into()),
-        }
-    }
+    watch::until_it_took(&lines, threads, STUCK)?;
     std::thread::sleep(Duration::from_millis(f.work_ms as u64 * 2));
     first.kill()?;
     let _ = first.wait();
@@ -230,49 +225,30 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
         children.push(spawn(&url, &w.to_string(), threads, f, t0, &tx)?);
     }
     drop(tx);
-    let mut printed = Vec::new();
     let mut finished = 0;
     let mut restarted = false;
-    let mut open_outputs = 1;
-    loop {
-        match next_line(&lines) {
-            Ok(Line::Text(line)) => {
-                finished += usize::from(line.contains(" finished job "));
-                if line.starts_with("  [") {
-                    printed.push(line);
-                }
-                // ANCHOR: restart
-                if let (Some(server), false, 4..) = (server, restarted, finished) {
-                    let at = now().saturating_sub(t0).as_millis();
-                    server.restart_immediate()?;
-                    restarted = true;
-                    printed.push(format!(
-                        "  [{at:>5} ms] the server: stopped at once (pg_ctl stop -m immediate), \
-                         started again, recovered from its log"
-                    ));
-                }
-                // ANCHOR_END: restart
+    // Worker 1's output, which ended when it was killed, counts among them.
+    watch::until_all_left(
+        &lines,
+        f.workers + 1,
+        &mut children,
+        STUCK,
+        |line, printed| {
+            finished += usize::from(line.contains(" finished job "));
+            // ANCHOR: restart
+            if let (Some(server), false, 4..) = (server, restarted, finished) {
+                let at = now().saturating_sub(t0).as_millis();
+                server.restart_immediate()?;
+                restarted = true;
+                printed.push(format!(
+                    "  [{at:>5} ms] the server: stopped at once (pg_ctl stop -m immediate), \
+                 started again, recovered from its log"
+                ));
             }
-            Ok(Line::Closed) => {
-                open_outputs += 1;
-                if open_outputs > f.workers + 1 {
-                    break;
-                }
-            }
-            Err(e) => {
-                for child in &mut children {
-                    let _ = child.kill();
-                }
-                return Err(e);
-            }
-        }
-    }
-    for line in &printed {
-        println!("{line}");
-    }
-    for child in &mut children {
-        let _ = child.wait();
-    }
+            // ANCHOR_END: restart
+            Ok(())
+        },
+    )?;
     println!("   Every worker has left: no job is waiting or running.");
     println!();
     // The demo's own connection did not survive the restart: a new one for the report.

@@ -1,20 +1,11 @@
 //! The demo's worker processes: each is this same program's `worker` command, its lines read
-//! by a thread and passed to the script.
+//! by a thread and passed to the script (`lesson_10::watch`, which lesson 11's demo uses too).
 
 use super::{Fail, Flags, demo_error};
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant};
-
-/// A line from a worker process, or the news that its output ended.
-pub(super) enum Line {
-    Text(String),
-    Closed,
-}
-
-/// Waits for worker lines for at most this long before the demo gives up.
-const PATIENCE: Duration = Duration::from_secs(60);
+use lesson_10::watch::{self, Line};
+use std::process::{Child, Command};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
 
 pub(super) fn spawn(
     db: &std::path::Path,
@@ -25,8 +16,8 @@ pub(super) fn spawn(
     lines: &Sender<Line>,
 ) -> Result<Child, Fail> {
     let exe = std::env::current_exe().map_err(|e| demo_error(&format!("no executable: {e}")))?;
-    let mut child = Command::new(exe)
-        .arg("worker")
+    let mut cmd = Command::new(exe);
+    cmd.arg("worker")
         .arg("--db")
         .arg(db)
         .args(["--name", name])
@@ -38,32 +29,6 @@ pub(super) fn spawn(
         // The demo reads its workers' lines, so they print the readable form whatever
         // COURSE_LOG or RUST_LOG say.
         .args(["--log-format", "readable"])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| demo_error(&format!("could not start worker {name}: {e}")))?;
-    let out = child.stdout.take().expect("piped");
-    let lines = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(Line::Text(line)).is_err() {
-                return;
-            }
-        }
-        let _ = lines.send(Line::Closed);
-    });
-    Ok(child)
-}
-
-pub(super) fn next_line(lines: &Receiver<Line>) -> Result<Line, Fail> {
-    let started = Instant::now();
-    match lines.recv_timeout(PATIENCE.saturating_sub(started.elapsed())) {
-        Ok(line) => Ok(line),
-        Err(RecvTimeoutError::Timeout) => Err(demo_error(
-            "no word from any worker for 60 s: is one stuck waiting for a lock?",
-        )),
-        Err(RecvTimeoutError::Disconnected) => Ok(Line::Closed),
-    }
+        .env_remove("RUST_LOG");
+    Ok(watch::spawn(cmd, name, lines)?)
 }
