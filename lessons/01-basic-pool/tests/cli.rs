@@ -5,14 +5,6 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-1");
 
 #[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &[]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
 fn the_picture_has_a_row_per_worker_and_a_box_per_job() {
     let output = stdout_of(BIN, &["--workers", "4", "--jobs", "12", "--work-ms", "20"]);
     let rows: Vec<&str> = output
@@ -124,6 +116,7 @@ fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-1",
     args: [],

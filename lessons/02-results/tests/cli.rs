@@ -5,14 +5,6 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-2");
 
 #[test]
-fn the_books_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &["--workers", "4", "--jobs", "20", "--seed", "7"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("workers_4_jobs_20_seed_7", normalize(&output));
-    });
-}
-
-#[test]
 fn the_same_seed_gives_the_same_jobs_and_failures() {
     let args = [
         "--workers",
@@ -101,6 +93,7 @@ fn hostile_flags_are_refused_with_one_line() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_books_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-2",
     args: ["--workers", "4", "--jobs", "20", "--seed", "7"],

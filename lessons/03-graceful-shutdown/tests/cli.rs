@@ -1,24 +1,9 @@
 //! `cargo run -p lesson-3` as a learner sees it: the real binary, its output pinned by a
 //! snapshot, and Ctrl-C sent to it for real.
 
-use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, run_bin};
-use std::time::Duration;
+use course_support::testing::{assert_hostile_flags, assert_rejected, normalize};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-3");
-
-#[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let out = run_bin(BIN, &[], Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let output = String::from_utf8(out.stdout).unwrap();
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
 
 #[test]
 fn bad_flags_get_a_one_line_error_and_exit_code_2() {
@@ -240,6 +225,7 @@ fn hostile_flags_are_refused_with_one_line() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-3",
     args: [],

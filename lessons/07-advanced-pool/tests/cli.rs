@@ -5,14 +5,6 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-7");
 
 #[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &[]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
 fn json_prints_one_object_whose_counts_add_up() {
     let output = stdout_of(BIN, &["--json"]);
     let line = output.trim();
@@ -83,6 +75,7 @@ fn hostile_flags_are_refused_with_one_line() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-7",
     args: [],

@@ -5,14 +5,6 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-8");
 
 #[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &[]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
 fn the_worker_counts_follow_the_flags() {
     let output = stdout_of(
         BIN,
@@ -65,6 +57,7 @@ fn hostile_flags_are_refused_with_one_line() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-8",
     args: [],

@@ -50,14 +50,6 @@ fn redact_table(output: &str) -> String {
 }
 
 #[test]
-fn a_tiny_run_prints_the_table_the_book_shows() {
-    let output = stdout_of(BIN, &["--jobs", "300", "--rounds", "1", "--workers", "2"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("tiny_run", normalize(&redact_table(&output)));
-    });
-}
-
-#[test]
 fn every_pool_gets_a_row_with_figures_not_an_error() {
     let output = stdout_of(BIN, &["--jobs", "200", "--rounds", "1"]);
     for shape in lesson_9::shapes::Shape::POOLS
@@ -120,6 +112,7 @@ fn hostile_flags_are_refused_with_one_line() {
 }
 
 course_support::book_tests! {
+    fresh_run: a_tiny_run_prints_the_table_the_book_shows,
     bin: BIN,
     recording: "lesson-9",
     args: ["--jobs", "300", "--rounds", "1", "--workers", "2"],

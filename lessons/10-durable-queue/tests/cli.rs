@@ -19,14 +19,6 @@ fn queue(db: &Path) -> Queue {
 }
 
 #[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &[]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
 fn the_demo_adds_up_with_other_flags_too() {
     let output = stdout_of(
         BIN,
@@ -345,6 +337,7 @@ fn course_log_asks_for_json_and_rust_log_filters_it() {
 }
 
 course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
     bin: BIN,
     recording: "lesson-10",
     args: [],

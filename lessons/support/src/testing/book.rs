@@ -79,6 +79,7 @@ pub fn recorded_output(name: &str, args: &[&str]) -> String {
 ///
 /// ```ignore
 /// course_support::book_tests! {
+///     fresh_run: the_books_run_prints_what_the_book_shows,
 ///     bin: BIN,
 ///     recording: "lesson-2",
 ///     args: ["--workers", "4", "--jobs", "20", "--seed", "7"],
@@ -86,8 +87,37 @@ pub fn recorded_output(name: &str, args: &[&str]) -> String {
 ///     normalize: course_support::testing::normalize,
 /// }
 /// ```
+///
+/// With `fresh_run: NAME` first, it also writes the test `NAME`: a fresh run of the same command
+/// (`BIN` with the recording's flags) matches the same snapshot, so the program, its snapshot and
+/// the book's recording all agree.
 #[macro_export]
 macro_rules! book_tests {
+    (
+        fresh_run: $fresh:ident,
+        bin: $bin:expr,
+        recording: $name:literal,
+        args: [$($arg:literal),* $(,)?],
+        snapshot: $snapshot:literal,
+        normalize: $normalize:expr $(,)?
+    ) => {
+        #[test]
+        fn $fresh() {
+            let output = $crate::testing::stdout_of($bin, &[$($arg),*]);
+            let stable: fn(&str) -> String = $normalize;
+            ::insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+                ::insta::assert_snapshot!($snapshot, stable(&output));
+            });
+        }
+
+        $crate::book_tests! {
+            bin: $bin,
+            recording: $name,
+            args: [$($arg),*],
+            snapshot: $snapshot,
+            normalize: $normalize,
+        }
+    };
     (
         bin: $bin:expr,
         recording: $name:literal,
