@@ -1,7 +1,7 @@
 //! The tests for exercise 5. They run against your code in `exercises/05-drop-drains` and
 //! against the finished version in `solutions/05-drop-drains`.
 
-use course_support::testing::{Gauge, RunCounts, within};
+use course_support::testing::{Gate, Gauge, RunCounts, within};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use drop_drains::Pool;
 use std::cell::RefCell;
@@ -13,16 +13,6 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(5);
 const HANG: &str = "close the queue before joining: take() the sender out of `self.queue` and \
                     drop it, or the workers keep waiting for jobs and `join` never returns";
-
-/// A gate that jobs wait at until the test opens it, by dropping the sender. The wait is
-/// bounded, so a broken pool fails its test instead of hanging it.
-fn gate() -> (Sender<()>, Receiver<()>) {
-    crossbeam_channel::bounded(0)
-}
-
-fn wait_at(gate: &Receiver<()>) {
-    let _ = gate.recv_timeout(Duration::from_secs(8));
-}
 
 /// A pool being dropped on a thread of its own.
 struct Dropping {
@@ -63,12 +53,12 @@ impl Dropping {
 fn dropping_the_pool_runs_every_queued_job_first() {
     let ran = Arc::new(AtomicUsize::new(0));
     let counts = Arc::new(RunCounts::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
     let pool = Pool::new(2);
     for job in 0..40 {
         let (ran, counts, gate) = (Arc::clone(&ran), Arc::clone(&counts), gate.clone());
         pool.submit(move || {
-            wait_at(&gate);
+            gate.wait();
             counts.ran(job);
             ran.fetch_add(1, Ordering::SeqCst);
         });
@@ -78,7 +68,7 @@ fn dropping_the_pool_runs_every_queued_job_first() {
     let dropping = Dropping::start(pool);
     let too_early = dropping.returned_within(Duration::from_millis(300));
     let ran_by_then = ran.load(Ordering::SeqCst);
-    drop(open);
+    gate.open();
     let returned = dropping.returned_within(LIMIT);
     let ran_after = ran.load(Ordering::SeqCst);
     dropping.rethrow_panic();
@@ -103,12 +93,12 @@ fn dropping_the_pool_runs_every_queued_job_first() {
 #[test]
 fn drop_waits_for_the_running_job_and_then_returns() {
     let gauge = Arc::new(Gauge::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
     let pool = Pool::new(1);
-    let inside = Arc::clone(&gauge);
+    let (inside, held) = (Arc::clone(&gauge), gate.clone());
     pool.submit(move || {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
     });
     assert!(
         gauge.wait_for_peak(1, LIMIT),
@@ -117,7 +107,7 @@ fn drop_waits_for_the_running_job_and_then_returns() {
     let dropping = Dropping::start(pool);
     // Longer than the second or so a drop that gives up after a fixed time would wait.
     let too_early = dropping.returned_within(Duration::from_millis(2500));
-    drop(open);
+    gate.open();
     let returned = dropping.returned_within(LIMIT);
     let running_after = gauge.now();
     dropping.rethrow_panic();
@@ -154,7 +144,7 @@ thread_local! {
 fn every_worker_thread_has_ended_when_drop_returns() {
     let gauge = Arc::new(Gauge::new());
     let ended = Arc::new(AtomicUsize::new(0));
-    let (open, gate) = gate();
+    let gate = Gate::new();
     let pool = Pool::new(4);
     for _ in 0..4 {
         let (inside, ended, gate) = (Arc::clone(&gauge), Arc::clone(&ended), gate.clone());
@@ -162,7 +152,7 @@ fn every_worker_thread_has_ended_when_drop_returns() {
             // Count this worker thread when it ends.
             EXIT.with(|exit| *exit.borrow_mut() = Some(ThreadExit(ended)));
             let _running = inside.enter();
-            wait_at(&gate);
+            gate.wait();
         });
     }
     // One job on each of the four workers, so all four threads are counted.
@@ -171,7 +161,7 @@ fn every_worker_thread_has_ended_when_drop_returns() {
         "four jobs never ran at once on four workers: Pool::new and submit are given, so this \
          should not happen"
     );
-    drop(open);
+    gate.open();
     within(LIMIT, "dropping a pool of four workers", HANG, move || {
         drop(pool)
     });
@@ -258,7 +248,7 @@ fn a_job_that_panics_does_not_make_drop_panic_or_skip_the_rest() {
     // five rounds leave a `drop` that stops at the first failed join nowhere to hide.
     for _ in 0..5 {
         let ran = Arc::new(AtomicUsize::new(0));
-        let (open, gate) = gate();
+        let gate = Gate::new();
         let pool = Pool::new(4);
         // Each of these panics at once and takes its worker with it, so three different
         // workers die; the fourth drains the queue.
@@ -268,7 +258,7 @@ fn a_job_that_panics_does_not_make_drop_panic_or_skip_the_rest() {
         for _ in 0..10 {
             let (ran, gate) = (Arc::clone(&ran), gate.clone());
             pool.submit(move || {
-                wait_at(&gate);
+                gate.wait();
                 ran.fetch_add(1, Ordering::SeqCst);
             });
         }
@@ -276,7 +266,7 @@ fn a_job_that_panics_does_not_make_drop_panic_or_skip_the_rest() {
         // The channel disconnects without a message if `drop` panicked.
         let early = dropping.returned.recv_timeout(Duration::from_millis(300));
         let too_early = early.is_ok();
-        drop(open);
+        gate.open();
         let later = match early {
             Err(RecvTimeoutError::Timeout) => dropping.returned.recv_timeout(LIMIT),
             _ => early,
@@ -329,7 +319,7 @@ fn drop_waits_for_every_worker_thread_not_just_some() {
     // scheduler, so a `drop` that joins only some is caught in one round or another.
     for _ in 0..5 {
         let gauge = Arc::new(Gauge::new());
-        let (open, gate) = gate();
+        let gate = Gate::new();
         let (exits_tx, exits) = crossbeam_channel::unbounded::<Sender<()>>();
         let pool = Pool::new(4);
         for _ in 0..4 {
@@ -339,7 +329,7 @@ fn drop_waits_for_every_worker_thread_not_just_some() {
                 EXIT_GATE.with(|slot| *slot.borrow_mut() = Some(ExitGate(exit)));
                 let _ = exits_tx.send(exit_tx);
                 let _running = inside.enter();
-                wait_at(&gate);
+                gate.wait();
             });
         }
         assert!(
@@ -347,7 +337,7 @@ fn drop_waits_for_every_worker_thread_not_just_some() {
             "four jobs never ran at once on four workers: Pool::new and submit are given, so \
              this should not happen"
         );
-        drop(open);
+        gate.open();
         let mut held: Vec<Sender<()>> = (0..4)
             .map(|_| {
                 exits

@@ -4,8 +4,7 @@
 //! Jobs are held at gates, so that what is running and what is queued when the deadline passes
 //! is decided by the test, not by timing.
 
-use course_support::testing::{Gauge, RunCounts, within};
-use crossbeam_channel::{Receiver, Sender};
+use course_support::testing::{Gate, Gauge, RunCounts, within};
 use shutdown_deadline::{Pool, Shutdown, StopFlag};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -17,22 +16,12 @@ const HANG: &str = "shutdown_within must return soon after the deadline, even wi
                     `exited.recv_timeout(deadline)` rather than `join`, and join them only once \
                     the stop flag is up";
 
-/// A gate that jobs wait at until the test opens it, by dropping the sender. The wait is
-/// bounded, so a broken pool fails its test instead of hanging it.
-fn gate() -> (Sender<()>, Receiver<()>) {
-    crossbeam_channel::bounded(0)
-}
-
-fn wait_at(gate: &Receiver<()>) {
-    let _ = gate.recv_timeout(Duration::from_secs(8));
-}
-
 /// Opens the gate once the stop flag goes up, so that the jobs held at it finish only after
 /// the deadline has passed. Gives up after 8 s, after the `within` around shutdown has failed.
-fn open_when_stopped(flag: Arc<StopFlag>, open: Sender<()>) -> JoinHandle<()> {
+fn open_when_stopped(flag: Arc<StopFlag>, gate: Gate) -> JoinHandle<()> {
     std::thread::spawn(move || {
         flag.wait_raised(Duration::from_secs(8));
-        drop(open);
+        gate.open();
     })
 }
 
@@ -84,16 +73,17 @@ fn assert_none_ran_but_came_back(shutdown: &Shutdown<u64>, ran: impl Iterator<It
 fn with_a_generous_deadline_every_job_finishes_and_nothing_comes_back() {
     let counts = Arc::new(RunCounts::new());
     let seen = Arc::clone(&counts);
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let pool = Pool::new(2, move |job: &u64| {
-        wait_at(&gate);
+        held.wait();
         seen.ran(*job);
     });
     for job in 1..=20 {
         pool.submit(job);
     }
     let flag = pool.stop_flag();
-    drop(open);
+    gate.open();
     // A minute to spare, but the queue drains in milliseconds: shutdown must return then, not
     // at the deadline.
     let shutdown = within(
@@ -124,11 +114,12 @@ fn with_a_generous_deadline_every_job_finishes_and_nothing_comes_back() {
 fn when_the_deadline_passes_queued_jobs_come_back_untouched() {
     let gauge = Arc::new(Gauge::new());
     let counts = Arc::new(RunCounts::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let (inside, seen) = (Arc::clone(&gauge), Arc::clone(&counts));
     let pool = Pool::new(1, move |job: &u64| {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
         seen.ran(*job);
     });
     for job in 1..=5 {
@@ -139,7 +130,7 @@ fn when_the_deadline_passes_queued_jobs_come_back_untouched() {
         gauge.wait_for_peak(1, LIMIT),
         "job 1 never started: Pool::new and submit are given, so this should not happen"
     );
-    let opener = open_when_stopped(pool.stop_flag(), open);
+    let opener = open_when_stopped(pool.stop_flag(), gate.clone());
     let shutdown = within(
         LIMIT,
         "shutdown_within(100 ms) with a job running and four queued",
@@ -171,16 +162,17 @@ fn when_the_deadline_passes_queued_jobs_come_back_untouched() {
 
 #[test]
 fn every_job_is_finished_or_handed_back_exactly_once() {
-    let held = Arc::new(Gauge::new());
+    let running = Arc::new(Gauge::new());
     let counts = Arc::new(RunCounts::new());
-    let (open, gate) = gate();
-    let (inside, seen) = (Arc::clone(&held), Arc::clone(&counts));
+    let gate = Gate::new();
+    let held = gate.clone();
+    let (inside, seen) = (Arc::clone(&running), Arc::clone(&counts));
     // Every fifth job is held at the gate: one worker stops at job 5, the other runs 6 to 9
     // and stops at 10. Jobs 1 to 10 are then done or running, and 11 to 20 are queued.
     let pool = Pool::new(2, move |job: &u64| {
         if job % 5 == 0 {
             let _held = inside.enter();
-            wait_at(&gate);
+            held.wait();
         }
         seen.ran(*job);
     });
@@ -188,11 +180,11 @@ fn every_job_is_finished_or_handed_back_exactly_once() {
         pool.submit(job);
     }
     assert!(
-        held.wait_for_peak(2, LIMIT),
+        running.wait_for_peak(2, LIMIT),
         "jobs 5 and 10 never both started: Pool::new and submit are given, so this should not \
          happen"
     );
-    let opener = open_when_stopped(pool.stop_flag(), open);
+    let opener = open_when_stopped(pool.stop_flag(), gate.clone());
     let shutdown = within(
         LIMIT,
         "shutdown_within(50 ms) with two jobs running and ten queued",
@@ -236,11 +228,12 @@ fn an_idle_pool_shuts_down_at_once_even_with_no_time_to_spare() {
 #[test]
 fn a_deadline_of_zero_gives_up_at_once_rather_than_never() {
     let gauge = Arc::new(Gauge::new());
-    let (open, gate) = gate();
+    let gate = Gate::new();
+    let held = gate.clone();
     let inside = Arc::clone(&gauge);
     let pool = Pool::new(1, move |_job: &u64| {
         let _running = inside.enter();
-        wait_at(&gate);
+        held.wait();
     });
     for job in 1..=3 {
         pool.submit(job);
@@ -249,7 +242,7 @@ fn a_deadline_of_zero_gives_up_at_once_rather_than_never() {
         gauge.wait_for_peak(1, LIMIT),
         "job 1 never started: Pool::new and submit are given, so this should not happen"
     );
-    let opener = open_when_stopped(pool.stop_flag(), open);
+    let opener = open_when_stopped(pool.stop_flag(), gate.clone());
     let shutdown = within(
         LIMIT,
         "shutdown_within(Duration::ZERO) with a job running and two queued",

@@ -6,8 +6,7 @@
 //! start and end, whatever your bookkeeping says. Every wait is bounded: a worker that never
 //! retires, or a shutdown that never returns, fails a test within seconds.
 
-use course_support::testing::{Gauge, RunCounts, within};
-use crossbeam_channel::{Receiver, Sender};
+use course_support::testing::{Gate, Gauge, RunCounts, within};
 use idle_retire::{Config, Job, Pool, try_grow, try_retire};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -26,18 +25,12 @@ fn config(min: usize, max: usize, idle_ms: u64) -> Config {
     }
 }
 
-/// A gate that jobs wait at until the test opens it, by dropping the sender. The wait is
-/// bounded, so a broken pool fails its test instead of hanging it.
-fn gate() -> (Sender<()>, Receiver<()>) {
-    crossbeam_channel::bounded(0)
-}
-
 /// Job `n`: counts itself in `running` while it waits at the gate, then records that it ran.
-fn held(n: u64, running: &Arc<Gauge>, runs: &Arc<RunCounts>, gate: &Receiver<()>) -> Job {
+fn held(n: u64, running: &Arc<Gauge>, runs: &Arc<RunCounts>, gate: &Gate) -> Job {
     let (running, runs, gate) = (Arc::clone(running), Arc::clone(runs), gate.clone());
     Box::new(move || {
         let _inside = running.enter();
-        let _ = gate.recv_timeout(Duration::from_secs(8));
+        gate.wait();
         runs.ran(n);
     })
 }
@@ -178,7 +171,7 @@ fn threads_retiring_or_growing_at_once_never_pass_the_limits() {
 fn under_a_backlog_it_grows_to_max_and_no_further() {
     let running = Arc::new(Gauge::new());
     let runs = Arc::new(RunCounts::new());
-    let (open, jobs_gate) = gate();
+    let jobs_gate = Gate::new();
     let pool = Pool::new(config(1, 4, 1_000));
     for n in 0..30 {
         pool.submit(held(n, &running, &runs, &jobs_gate));
@@ -203,7 +196,7 @@ fn under_a_backlog_it_grows_to_max_and_no_further() {
         "{threads} worker threads are alive with max = 4 and 4 jobs holding them: start a worker \
          only when try_grow says yes"
     );
-    drop(open);
+    jobs_gate.open();
     shut_down(pool);
     runs.assert_each_ran_once(0..30);
 }
@@ -212,7 +205,7 @@ fn under_a_backlog_it_grows_to_max_and_no_further() {
 fn after_the_rush_idle_workers_retire_down_to_min() {
     let running = Arc::new(Gauge::new());
     let runs = Arc::new(RunCounts::new());
-    let (open, jobs_gate) = gate();
+    let jobs_gate = Gate::new();
     let cfg = config(2, 6, 30);
     let pool = Pool::new(cfg);
     for n in 0..24 {
@@ -226,7 +219,7 @@ fn after_the_rush_idle_workers_retire_down_to_min() {
     );
     let census = pool.census();
     census.watch_lowest();
-    drop(open);
+    jobs_gate.open();
     let alive = wait_for_min(&pool, 2, cfg.idle, "after a rush of 24 jobs");
     let lowest = census.lowest().expect("watching since the rush");
     assert!(
@@ -247,7 +240,7 @@ fn workers_retiring_together_never_go_below_min() {
     let runs = Arc::new(RunCounts::new());
     for round in 0..5u64 {
         let running = Arc::new(Gauge::new());
-        let (open, jobs_gate) = gate();
+        let jobs_gate = Gate::new();
         // Twice as many jobs as workers, so the backlog lasts until the pool is full.
         for n in round * 24..(round + 1) * 24 {
             pool.submit(held(n, &running, &runs, &jobs_gate));
@@ -261,7 +254,7 @@ fn workers_retiring_together_never_go_below_min() {
         );
         census.watch_lowest();
         // Twelve workers become idle together, and time out together.
-        drop(open);
+        jobs_gate.open();
         let alive = wait_for_min(&pool, 3, cfg.idle, &format!("round {round}"));
         let lowest = census.lowest().expect("watching since the round began");
         assert!(
@@ -280,7 +273,7 @@ fn workers_retiring_together_never_go_below_min() {
 fn idle_workers_wait_in_recv_timeout_instead_of_polling() {
     let running = Arc::new(Gauge::new());
     let runs = Arc::new(RunCounts::new());
-    let (open, jobs_gate) = gate();
+    let jobs_gate = Gate::new();
     let cfg = config(1, 3, 40);
     let pool = Pool::new(cfg);
     for n in 0..9 {
@@ -295,7 +288,7 @@ fn idle_workers_wait_in_recv_timeout_instead_of_polling() {
     let census = pool.census();
     let before = census.misses();
     let start = Instant::now();
-    drop(open);
+    jobs_gate.open();
     wait_for_min(&pool, 1, cfg.idle, "after 9 jobs");
     let misses = census.misses() - before;
     let elapsed = start.elapsed();
@@ -376,7 +369,7 @@ fn shutdown_joins_every_worker_ever_started() {
     let pool = Pool::new(cfg);
     // First a rush that grows the pool, then a quiet spell in which the extra workers retire.
     let running = Arc::new(Gauge::new());
-    let (open, jobs_gate) = gate();
+    let jobs_gate = Gate::new();
     for n in 0..12 {
         pool.submit(held(n, &running, &runs, &jobs_gate));
     }
@@ -386,7 +379,7 @@ fn shutdown_joins_every_worker_ever_started() {
          workers while jobs back up",
         running.max()
     );
-    drop(open);
+    jobs_gate.open();
     wait_for_min(&pool, 1, cfg.idle, "after the first rush");
 
     // Then a second rush of 12 jobs, each held at its own gate. A job reports which worker
@@ -394,12 +387,12 @@ fn shutdown_joins_every_worker_ever_started() {
     let (started_tx, started) = crossbeam_channel::unbounded::<(u64, usize)>();
     let mut gates = std::collections::HashMap::new();
     for n in 12..24 {
-        let (open, gate) = gate();
-        gates.insert(n, open);
+        let gate = Gate::new();
+        gates.insert(n, gate.clone());
         let (runs, started_tx) = (Arc::clone(&runs), started_tx.clone());
         pool.submit(Box::new(move || {
             let _ = started_tx.send((n, worker_number()));
-            let _ = gate.recv_timeout(Duration::from_secs(8));
+            gate.wait();
             runs.ran(n);
         }));
     }
@@ -430,7 +423,7 @@ fn shutdown_joins_every_worker_ever_started() {
     for _ in 0..8 {
         let (worker, n) = order.remove(0);
         holding.remove(&worker);
-        drop(gates.remove(&n));
+        gates[&n].open();
         let (next, worker) = next_start();
         holding.insert(worker, next);
         order.push((worker, next));
@@ -446,7 +439,7 @@ fn shutdown_joins_every_worker_ever_started() {
     // shutdown must not return.
     let last = holding.len();
     for (i, (worker, n)) in std::mem::take(&mut holding).into_iter().enumerate() {
-        drop(gates.remove(&n));
+        gates[&n].open();
         if i + 1 < last {
             let returned = done.recv_timeout(Duration::from_millis(300)).is_ok();
             assert!(
@@ -550,7 +543,7 @@ fn a_config_the_pool_cannot_keep_is_refused() {
 fn workers_retire_after_the_configured_idle_time_not_a_fixed_one() {
     let running = Arc::new(Gauge::new());
     let runs = Arc::new(RunCounts::new());
-    let (open, jobs_gate) = gate();
+    let jobs_gate = Gate::new();
     let cfg = config(1, 3, 60);
     let pool = Pool::new(cfg);
     for n in 0..6 {
@@ -564,7 +557,7 @@ fn workers_retire_after_the_configured_idle_time_not_a_fixed_one() {
     );
     let census = pool.census();
     let start = Instant::now();
-    drop(open);
+    jobs_gate.open();
     let alive = census.wait_for_at_most(1, SETTLE);
     let took = start.elapsed();
     // 6 jobs of next to nothing, then one idle timeout of 60 ms: far less than this.
