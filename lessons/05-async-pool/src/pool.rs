@@ -54,7 +54,7 @@ pub struct Pool<J: Send + 'static> {
 struct Shared<J, F, O> {
     jobs: Arc<Mutex<mpsc::Receiver<J>>>,
     runner: Runner<F>,
-    on_outcome: O,
+    observer: O,
     report: mpsc::UnboundedSender<Outcome<J>>,
     /// Only the workers hold this value, so it is dropped with the last of them, however that
     /// one ended, and the guard then cancels the pool's `workers_gone`.
@@ -63,14 +63,15 @@ struct Shared<J, F, O> {
 
 impl<J: Clone + Send + 'static> Pool<J> {
     // ANCHOR: new
-    /// Starts `config.workers` tasks that run `handler(job, token)` for each job, and
-    /// call `on_outcome` as each job ends. `token` is cancelled when the job should stop: when
-    /// the pool is cancelled, or when the job has timed out.
+    /// Starts `config.workers` tasks that run `handler(job, token)` for each job, and tell
+    /// `observer` each job's outcome as it ends, from the worker that ran it, as lesson 4's
+    /// observer is told. `token` is cancelled when the job should stop: when the pool is
+    /// cancelled, or when the job has timed out.
     ///
     /// # Panics
     ///
     /// If `workers` or `capacity` is 0, or if called outside a tokio runtime.
-    pub fn new<F, Fut, O>(config: Config, handler: F, on_outcome: O) -> Pool<J>
+    pub fn new<F, Fut, O>(config: Config, handler: F, observer: O) -> Pool<J>
     where
         F: Fn(J, CancellationToken) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -97,7 +98,7 @@ impl<J: Clone + Send + 'static> Pool<J> {
                 job_timeout: config.job_timeout,
                 clock,
             },
-            on_outcome,
+            observer,
             report,
             _alive: workers_gone.clone().drop_guard(),
         });

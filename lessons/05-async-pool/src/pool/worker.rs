@@ -31,7 +31,7 @@ where
             },
         };
         let outcome = shared.runner.run(Some(id), job).await;
-        (shared.on_outcome)(&outcome);
+        (shared.observer)(&outcome);
         // The pool keeps the receiver until every worker has been joined.
         let _ = shared.report.send(outcome);
     }
