@@ -3,8 +3,8 @@
 //! lives (`--db PATH` here, `--database-url URL` there) and a few of the worker's flags differ
 //! between the two lessons, so the commands are generic over those.
 
-use crate::job::NewJob;
-use crate::store::Enqueued;
+use crate::job::{Job, NewJob, State};
+use crate::store::{Counts, Enqueued};
 use crate::work;
 use clap::{Args, Subcommand};
 use course_support::cli;
@@ -164,6 +164,35 @@ pub fn enqueue<E>(
     Ok(())
 }
 // ANCHOR_END: enqueue_cmd
+
+/// `status`: the counts per state and the effects applied, as one JSON object or as a table
+/// headed by the queue's `place` (its file, or its server).
+pub fn print_status(place: &str, counts: &Counts, json: bool) {
+    if json {
+        let mut map = serde_json::Map::new();
+        for state in State::ALL {
+            map.insert(state.as_str().into(), counts.of(state).into());
+        }
+        map.insert("effects_applied".into(), counts.effects.into());
+        println!("{}", serde_json::Value::Object(map));
+        return;
+    }
+    println!("{place}: {} jobs", counts.total());
+    for state in State::ALL {
+        println!("  {:<10} {:>7}", state.as_str(), counts.of(state));
+    }
+    println!("  effects applied {:>7}", counts.effects);
+}
+
+/// `retry` and `cancel`: the job a person moved (`verb`: `retried`, `cancelled`), as it is now.
+pub fn print_moved<E>(verb: &str, moved: Result<Job, E>) -> Result<(), E> {
+    let job = moved?;
+    println!(
+        "{verb} job {}: now {}, {} of {} attempts used",
+        job.id, job.state, job.attempts, job.max_attempts
+    );
+    Ok(())
+}
 
 /// A whole number from `low` to `high`, or the error clap prints.
 pub fn whole(s: &str, low: u64, high: u64) -> Result<u64, String> {

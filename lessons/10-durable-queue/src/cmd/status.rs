@@ -1,27 +1,13 @@
-//! `status`: counts jobs per state, and effects applied.
+//! `status`: counts jobs per state, and effects applied (printed by `lesson_10::flags`).
 
 use super::open;
 use crate::StatusArgs;
 use lesson_10::backoff::Backoff;
-use lesson_10::job::State;
+use lesson_10::flags;
 use lesson_10::store::StoreError;
 
 pub(crate) fn status(a: &StatusArgs) -> Result<(), StoreError> {
-    let store = open(&a.db, Backoff::default())?;
-    let counts = store.counts()?;
-    if a.json {
-        let mut map = serde_json::Map::new();
-        for state in State::ALL {
-            map.insert(state.as_str().into(), counts.of(state).into());
-        }
-        map.insert("effects_applied".into(), counts.effects.into());
-        println!("{}", serde_json::Value::Object(map));
-        return Ok(());
-    }
-    println!("{}: {} jobs", a.db.db.display(), counts.total());
-    for state in State::ALL {
-        println!("  {:<10} {:>7}", state.as_str(), counts.of(state));
-    }
-    println!("  effects applied {:>7}", counts.effects);
+    let counts = open(&a.db, Backoff::default())?.counts()?;
+    flags::print_status(&a.db.db.display().to_string(), &counts, a.json);
     Ok(())
 }
