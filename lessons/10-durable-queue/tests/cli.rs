@@ -206,77 +206,11 @@ fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly() {
 #[test]
 fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("q.db");
-    // One job whose two attempts both fail: took, failed, took again, discarded.
-    queue(&db).ok(
-        "enqueue",
-        &[
-            "--jobs",
-            "1",
-            "--work-ms",
-            "0",
-            "--fail-percent",
-            "100",
-            "--max-attempts",
-            "2",
-        ],
-    );
-    let worker = [
-        "--exit-when-idle",
-        "--poll-ms",
-        "5",
-        "--backoff-ms",
-        "1",
-        "--name",
-        "w7",
-        "--log-format",
-        "json",
-    ];
-    let lines = json_lines(&queue(&db).ok("worker", &worker));
-    let messages: Vec<&str> = lines
-        .iter()
-        .map(|l| l["message"].as_str().unwrap())
-        .collect();
-    let expected = [
-        "took job 1 (attempt 1 of 2)",
-        "failed job 1 (attempt 1): injected failure on attempt 1; retry in ",
-        "took job 1 (attempt 2 of 2)",
-        "failed job 1 (attempt 2): injected failure on attempt 2; no attempts left: discarded",
-        "leaving: claimed 2, completed 0, failed 2",
-    ];
-    assert_eq!(messages.len(), expected.len(), "{lines:#?}");
-    for (message, start) in messages.iter().zip(expected) {
-        assert!(
-            message.starts_with(start),
-            "{message:?} should start {start:?}"
-        );
-    }
-    for (line, attempt) in lines[..4].iter().zip([1, 1, 2, 2]) {
-        let span = &line["span"];
-        assert_eq!(
-            (
-                &span["name"],
-                &span["job"],
-                &span["attempt"],
-                &span["worker"]
-            ),
-            (&"job".into(), &1.into(), &attempt.into(), &"w7".into()),
-            "the line should be in job 1's span for attempt {attempt}: {line}"
-        );
-        assert_eq!(line["spans"][0], *span, "{line}");
-    }
-    let levels: Vec<&str> = lines.iter().map(|l| l["level"].as_str().unwrap()).collect();
-    assert_eq!(
-        levels,
-        ["INFO", "WARN", "INFO", "ERROR", "INFO"],
-        "{lines:#?}"
-    );
-    // The last line, the worker's counts, is JSON too.
-    let last = &lines[4];
-    assert_eq!(
-        (&last["worker"], &last["claimed"], &last["failed"]),
-        (&"w7".into(), &2.into(), &2.into()),
-        "{last}"
+    let queue = queue(&dir.path().join("q.db"));
+    shared::the_json_form_carries_each_jobs_span_fields_on_its_lines(
+        &queue,
+        &["--log-format", "json"],
+        &[],
     );
 }
 

@@ -8,7 +8,7 @@ use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, 
 use std::process::Output;
 use std::time::Duration;
 
-use common::shared::{self, Queue, json_lines};
+use common::shared::{self, Queue};
 
 /// The queue on the server at `url`.
 fn queue(url: &str) -> Queue {
@@ -184,82 +184,11 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
     let Some(url) = common::database("json_log") else {
         return;
     };
-    // One job whose two attempts both fail: took, failed, took again, discarded.
-    queue(&url).ok(
-        "enqueue",
-        &[
-            "--jobs",
-            "1",
-            "--work-ms",
-            "0",
-            "--fail-percent",
-            "100",
-            "--max-attempts",
-            "2",
-        ],
-    );
     // COURSE_LOG asks for JSON as --log-format json does.
-    let out = run(
-        &[
-            "worker",
-            "--database-url",
-            &url,
-            "--exit-when-idle",
-            "--poll-ms",
-            "5",
-            "--backoff-ms",
-            "1",
-            "--name",
-            "w7",
-        ],
+    shared::the_json_form_carries_each_jobs_span_fields_on_its_lines(
+        &queue(&url),
+        &[],
         &[("COURSE_LOG", "json")],
-        Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = json_lines(&stdout);
-    let expected = [
-        ("INFO", 1, "took job 1 (attempt 1 of 2)"),
-        (
-            "WARN",
-            1,
-            "failed job 1 (attempt 1): injected failure on attempt 1; retry in ",
-        ),
-        ("INFO", 2, "took job 1 (attempt 2 of 2)"),
-        (
-            "ERROR",
-            2,
-            "failed job 1 (attempt 2): injected failure on attempt 2; no attempts left",
-        ),
-    ];
-    assert_eq!(lines.len(), expected.len() + 1, "{lines:#?}");
-    for (line, (level, attempt, start)) in lines.iter().zip(expected) {
-        assert_eq!(line["level"], level, "{line}");
-        assert!(
-            line["message"].as_str().unwrap().starts_with(start),
-            "{line} should start {start:?}"
-        );
-        let span = &line["span"];
-        assert_eq!(
-            (
-                &span["name"],
-                &span["job"],
-                &span["attempt"],
-                &span["worker"]
-            ),
-            (&"job".into(), &1.into(), &attempt.into(), &"w7".into()),
-            "the line should be in job 1's span for attempt {attempt}: {line}"
-        );
-    }
-    let last = &lines[expected.len()];
-    assert_eq!(
-        (&last["worker"], &last["claimed"], &last["failed"]),
-        (&"w7".into(), &2.into(), &2.into()),
-        "the last line holds the worker's counts: {last}"
     );
 }
 

@@ -105,9 +105,7 @@ macro_rules! book_tests {
         fn $fresh() {
             let output = $crate::testing::stdout_of($bin, &[$($arg),*]);
             let stable: fn(&str) -> String = $normalize;
-            ::insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-                ::insta::assert_snapshot!($snapshot, stable(&output));
-            });
+            $crate::book_tests!(@snapshot $snapshot, stable(&output));
         }
 
         $crate::book_tests! {
@@ -130,17 +128,19 @@ macro_rules! book_tests {
             // `cargo run -p course -- record NAME` makes the recording; the book shows it as is.
             let output = $crate::testing::recorded_output($name, &[$($arg),*]);
             let stable: fn(&str) -> String = $normalize;
-            ::insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-                ::insta::assert_snapshot!($snapshot, stable(&output));
-            });
+            $crate::book_tests!(@snapshot $snapshot, stable(&output));
         }
 
         #[test]
         fn the_help_the_book_shows_is_the_programs_help() {
             let help = $crate::testing::stdout_of($bin, &["--help"]);
-            ::insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-                ::insta::assert_snapshot!("help", help);
-            });
+            $crate::book_tests!(@snapshot "help", help);
         }
+    };
+    // The course's snapshot settings: no expression in the file, no module in its name.
+    (@snapshot $snapshot:literal, $value:expr) => {
+        ::insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+            ::insta::assert_snapshot!($snapshot, $value);
+        })
     };
 }
