@@ -19,7 +19,7 @@ use lesson_10::job::State;
 use lesson_10::store::{Durability, Store};
 use lesson_10::work::Double;
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
-use shared::rounds::{Proc, env_u64};
+use shared::rounds::{self, Proc, check, env_u64};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command};
@@ -95,19 +95,7 @@ fn killed_workers_and_enqueuers_lose_nothing_and_apply_every_effect_once() {
 
 /// The command that replays the round of `seed` alone.
 fn replay(seed: u64) -> String {
-    format!(
-        "replay this round alone: CRASH_SEED={seed:#x} CRASH_ROUNDS=1 cargo test --release -p \
-         lesson-10 --test crash -- --nocapture"
-    )
-}
-
-/// Fails the test with the round's seed and how to replay it.
-macro_rules! check {
-    ($seed:expr, $cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            panic!("{}\n  {}", format!($($msg)+), replay($seed));
-        }
-    };
+    rounds::replay_line("CRASH", "lesson-10", "crash", seed)
 }
 
 fn round(seed: u64, tally: &mut Tally) {

@@ -25,7 +25,7 @@ use lesson_11::job::{NewJob, State};
 use lesson_11::store::{self, Store};
 use lesson_11::work::{self, Double};
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
-use rounds::{Proc, env_u64};
+use rounds::{Proc, check, env_u64};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,19 +51,7 @@ struct Tally {
 
 /// The command that replays the round of `seed` alone.
 fn replay(seed: u64) -> String {
-    format!(
-        "replay this round alone: FAULT_SEED={seed:#x} FAULT_ROUNDS=1 cargo test --release -p \
-         lesson-11 --test faults -- --nocapture"
-    )
-}
-
-/// Fails the test with the round's seed and how to replay it.
-macro_rules! check {
-    ($seed:expr, $cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            panic!("{}\n  {}", format!($($msg)+), replay($seed));
-        }
-    };
+    rounds::replay_line("FAULT", "lesson-11", "faults", seed)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What lesson 10's crash rounds and lesson 11's fault rounds share: reading their seed and
 //! round count from the environment, and the worker and enqueuer processes they start, kill and
 //! read. Lesson 11's `tests/faults.rs` reuses this file.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,6 +19,26 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
     })
 }
+
+/// The line that replays the round of `seed` alone: `VAR_SEED=… VAR_ROUNDS=1 cargo test
+/// --release -p LESSON --test TEST -- --nocapture`.
+pub fn replay_line(var: &str, lesson: &str, test: &str, seed: u64) -> String {
+    format!(
+        "replay this round alone: {var}_SEED={seed:#x} {var}_ROUNDS=1 cargo test --release -p \
+         {lesson} --test {test} -- --nocapture"
+    )
+}
+
+/// Fails the test, unless the condition holds, with the message and the line that replays the
+/// round of the seed (from the calling file's `replay(seed)`).
+macro_rules! check {
+    ($seed:expr, $cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            panic!("{}\n  {}", format!($($msg)+), replay($seed));
+        }
+    };
+}
+pub(crate) use check;
 
 /// A child process whose output lines arrive on a channel. When it is stuck, the test fails with
 /// `replay(seed)`: the command that replays the round alone.
