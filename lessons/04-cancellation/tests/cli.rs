@@ -1,18 +1,10 @@
 //! `cargo run -p lesson-4` as a learner sees it: the real binary, its output pinned by a snapshot.
 
 use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, recording, report_counts, stdout_of,
+    assert_hostile_flags, assert_rejected, normalize, report_counts, stdout_of,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-4");
-
-#[test]
-fn the_default_run_prints_what_the_book_shows() {
-    let output = stdout_of(BIN, &[]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
 
 #[test]
 fn a_deadline_cancels_the_run_and_the_counts_still_add_up() {
@@ -71,25 +63,11 @@ fn hostile_flags_are_refused_with_one_line() {
     );
 }
 
-#[test]
-fn the_books_recording_is_a_real_run_of_this_program() {
-    // `cargo run -p course -- record lesson-4` makes the recording; the book shows it as is.
-    let recorded = recording("lesson-4");
-    let expected: &[&str] = &[];
-    assert_eq!(
-        recorded.args, expected,
-        "the book's recording must run the command this file snapshots"
-    );
-    let output = recorded.output;
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("default_run", normalize(&output));
-    });
-}
-
-#[test]
-fn the_help_the_book_shows_is_the_programs_help() {
-    let help = stdout_of(BIN, &["--help"]);
-    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!("help", help);
-    });
+course_support::book_tests! {
+    fresh_run: the_default_run_prints_what_the_book_shows,
+    bin: BIN,
+    recording: "lesson-4",
+    args: [],
+    snapshot: "default_run",
+    normalize: normalize,
 }
