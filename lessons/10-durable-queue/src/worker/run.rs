@@ -7,7 +7,7 @@ use super::{Config, Event, Summary, job_span};
 use crate::fault;
 use crate::job::Claim;
 use crate::store::{Finished, Recorded, Store, StoreError, Turn};
-use crossbeam_channel::RecvTimeoutError;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use lesson_7::{Ctx, Pool, Stop};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,11 +16,16 @@ use std::time::Instant;
 use tracing::{Span, info_span};
 
 /// An attempt the pool has finished, on its way back to the loop.
-struct Done {
-    id: i64,
-    token: i64,
-    attempt: u32,
-    result: Result<String, String>,
+#[derive(Debug)]
+pub struct Done {
+    /// The job.
+    pub id: i64,
+    /// The claim's token, which recording the attempt needs.
+    pub token: i64,
+    /// Which attempt.
+    pub attempt: u32,
+    /// What the job returned.
+    pub result: Result<String, String>,
 }
 
 // ANCHOR: worker
@@ -36,28 +41,8 @@ pub fn run<F>(
 where
     F: Fn(&Claim, &Ctx) -> Result<String, String> + Send + Sync + 'static,
 {
-    let (done, finished_rx) = crossbeam_channel::unbounded::<Done>();
-    // The queue has a place for every thread, and the loop never holds more jobs than threads,
-    // so `submit` never waits.
-    let pool = Pool::builder()
-        .workers(config.threads)
-        .queue(config.threads)
-        .build(move |(claim, span): &(Claim, Span), ctx: &Ctx| {
-            // A panicking job is a failed attempt like any other, retried with backoff. It runs
-            // in its span: whatever the work logs is about this attempt.
-            let result = span
-                .in_scope(|| catch_unwind(AssertUnwindSafe(|| work(claim, ctx))))
-                .unwrap_or_else(|_| Err("the job panicked".to_string()));
-            // The loop outlives the pool, so the receiver is there.
-            let _ = done.send(Done {
-                id: claim.id,
-                token: claim.token,
-                attempt: claim.attempt,
-                result,
-            });
-            Ok(())
-        })
-        .expect("the caller checked the thread count");
+    // Lesson 7's pool runs the jobs (`job_pool`, below); finished attempts come back here.
+    let (pool, finished_rx) = job_pool(config.threads, work);
     let mut held: BTreeMap<i64, i64> = BTreeMap::new();
     // The span of each job held, from its claim until its attempt is recorded.
     let mut spans: BTreeMap<i64, Span> = BTreeMap::new();
@@ -192,5 +177,37 @@ where
     }
     pool.shutdown(Stop::Drain, None);
     Ok(summary)
+}
+
+/// Lesson 7's pool with `threads` threads, running each claimed job with `work` inside the job's
+/// span; every attempt it finishes comes back on the receiver. Lesson 11's worker runs its jobs
+/// with it too.
+pub fn job_pool<F>(threads: usize, work: F) -> (Pool<(Claim, Span)>, Receiver<Done>)
+where
+    F: Fn(&Claim, &Ctx) -> Result<String, String> + Send + Sync + 'static,
+{
+    let (done, finished_rx) = crossbeam_channel::unbounded::<Done>();
+    // The queue has a place for every thread, and the loop never holds more jobs than threads,
+    // so `submit` never waits.
+    let pool = Pool::builder()
+        .workers(threads)
+        .queue(threads)
+        .build(move |(claim, span): &(Claim, Span), ctx: &Ctx| {
+            // A panicking job is a failed attempt like any other, retried with backoff. It runs
+            // in its span: whatever the work logs is about this attempt.
+            let result = span
+                .in_scope(|| catch_unwind(AssertUnwindSafe(|| work(claim, ctx))))
+                .unwrap_or_else(|_| Err("the job panicked".to_string()));
+            // The loop outlives the pool, so the receiver is there.
+            let _ = done.send(Done {
+                id: claim.id,
+                token: claim.token,
+                attempt: claim.attempt,
+                result,
+            });
+            Ok(())
+        })
+        .expect("the caller checked the thread count");
+    (pool, finished_rx)
 }
 // ANCHOR_END: worker

@@ -9,23 +9,15 @@ use super::reconnect::reconnect;
 use super::{Config, Event, QueueEvent, Summary, job_span};
 use crate::store::{Finished, Recorded, Store, StoreError, Turn};
 use crossbeam_channel::{Receiver, select};
-use lesson_7::{Ctx, Pool, Stop};
+use lesson_7::{Ctx, Stop};
 use lesson_10::fault;
 use lesson_10::job::Claim;
+use lesson_10::worker::{Done, job_pool};
 use std::collections::BTreeMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{Span, info_span};
-
-/// An attempt the pool has finished, on its way back to the loop.
-struct Done {
-    id: i64,
-    token: i64,
-    attempt: u32,
-    result: Result<String, String>,
-}
 
 // ANCHOR: worker
 /// Runs jobs from the queue with `work` until `stop` is set (or, with `exit_when_idle`, until the
@@ -40,23 +32,8 @@ pub fn run<F>(
 where
     F: Fn(&Claim, &Ctx) -> Result<String, String> + Send + Sync + 'static,
 {
-    let (done, finished_rx) = crossbeam_channel::unbounded::<Done>();
-    let pool = Pool::builder()
-        .workers(config.threads)
-        .queue(config.threads)
-        .build(move |(claim, span): &(Claim, Span), ctx: &Ctx| {
-            let result = span
-                .in_scope(|| catch_unwind(AssertUnwindSafe(|| work(claim, ctx))))
-                .unwrap_or_else(|_| Err("the job panicked".to_string()));
-            let _ = done.send(Done {
-                id: claim.id,
-                token: claim.token,
-                attempt: claim.attempt,
-                result,
-            });
-            Ok(())
-        })
-        .expect("the caller checked the thread count");
+    // Lesson 7's pool, built as lesson 10 builds it; finished attempts come back on finished_rx.
+    let (pool, finished_rx) = job_pool(config.threads, work);
     // New: the listener, and the channel by which it wakes the loop.
     let (wake_tx, wake) = crossbeam_channel::bounded::<()>(1);
     let listening = Arc::new(AtomicBool::new(false));
