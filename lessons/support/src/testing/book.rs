@@ -94,39 +94,26 @@ pub fn recorded_output(name: &str, args: &[&str]) -> String {
 #[macro_export]
 macro_rules! book_tests {
     (
-        fresh_run: $fresh:ident,
+        $(fresh_run: $fresh:ident,)?
         bin: $bin:expr,
         recording: $name:literal,
-        args: [$($arg:literal),* $(,)?],
+        args: $args:tt,
         snapshot: $snapshot:literal,
         normalize: $normalize:expr $(,)?
     ) => {
-        #[test]
-        fn $fresh() {
-            let output = $crate::testing::stdout_of($bin, &[$($arg),*]);
-            let stable: fn(&str) -> String = $normalize;
-            $crate::book_tests!(@snapshot $snapshot, stable(&output));
-        }
+        $(
+            #[test]
+            fn $fresh() {
+                let output = $crate::testing::stdout_of($bin, &$args);
+                let stable: fn(&str) -> String = $normalize;
+                $crate::book_tests!(@snapshot $snapshot, stable(&output));
+            }
+        )?
 
-        $crate::book_tests! {
-            bin: $bin,
-            recording: $name,
-            args: [$($arg),*],
-            snapshot: $snapshot,
-            normalize: $normalize,
-        }
-    };
-    (
-        bin: $bin:expr,
-        recording: $name:literal,
-        args: [$($arg:literal),* $(,)?],
-        snapshot: $snapshot:literal,
-        normalize: $normalize:expr $(,)?
-    ) => {
         #[test]
         fn the_books_recording_is_a_real_run_of_this_program() {
             // `cargo run -p course -- record NAME` makes the recording; the book shows it as is.
-            let output = $crate::testing::recorded_output($name, &[$($arg),*]);
+            let output = $crate::testing::recorded_output($name, &$args);
             let stable: fn(&str) -> String = $normalize;
             $crate::book_tests!(@snapshot $snapshot, stable(&output));
         }
