@@ -20,7 +20,7 @@ mod run;
 
 pub use event::Event;
 pub use log::job_span;
-pub use run::{Done, job_pool, run};
+pub use run::{Done, finished_and_renewed, job_pool, run};
 
 use std::time::Duration;
 

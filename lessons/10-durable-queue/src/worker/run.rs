@@ -69,23 +69,7 @@ where
         };
         let renew_due = running > 0 && renewed.elapsed() >= config.lease / 3;
         if !ended.is_empty() || room > 0 || renew_due {
-            let finished: Vec<Finished> = ended
-                .iter()
-                .map(|d| Finished {
-                    id: d.id,
-                    token: d.token,
-                    result: d.result.clone(),
-                })
-                .collect();
-            let renew: Vec<(i64, i64)> = if renew_due {
-                let over: Vec<i64> = ended.iter().map(|d| d.id).collect();
-                held.iter()
-                    .filter(|(id, _)| !over.contains(id))
-                    .map(|(id, token)| (*id, *token))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let (finished, renew) = finished_and_renewed(&ended, &held, renew_due);
             if !finished.is_empty() {
                 fault::point("before-commit");
             }
@@ -209,5 +193,32 @@ where
         })
         .expect("the caller checked the thread count");
     (pool, finished_rx)
+}
+
+/// What a turn sends: the attempts that ended, to record, and when renewing is due the leases
+/// of the jobs still running. Lesson 11's loop builds its turns with it too.
+pub fn finished_and_renewed(
+    ended: &[Done],
+    held: &BTreeMap<i64, i64>,
+    renew_due: bool,
+) -> (Vec<Finished>, Vec<(i64, i64)>) {
+    let finished: Vec<Finished> = ended
+        .iter()
+        .map(|d| Finished {
+            id: d.id,
+            token: d.token,
+            result: d.result.clone(),
+        })
+        .collect();
+    let renew: Vec<(i64, i64)> = if renew_due {
+        let over: Vec<i64> = ended.iter().map(|d| d.id).collect();
+        held.iter()
+            .filter(|(id, _)| !over.contains(id))
+            .map(|(id, token)| (*id, *token))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (finished, renew)
 }
 // ANCHOR_END: worker

@@ -7,12 +7,12 @@ use super::listen::listen;
 use super::log::log;
 use super::reconnect::reconnect;
 use super::{Config, Event, QueueEvent, Summary, job_span};
-use crate::store::{Finished, Recorded, Store, StoreError, Turn};
+use crate::store::{Recorded, Store, StoreError, Turn};
 use crossbeam_channel::{Receiver, select};
 use lesson_7::{Ctx, Stop};
 use lesson_10::fault;
 use lesson_10::job::Claim;
-use lesson_10::worker::{Done, job_pool};
+use lesson_10::worker::{Done, finished_and_renewed, job_pool};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,23 +69,7 @@ where
         let rescue_due = rescued_at.elapsed() >= config.rescue_every;
         let mut moved = false;
         if !ended.is_empty() || room > 0 || renew_due || rescue_due {
-            let finished: Vec<Finished> = ended
-                .iter()
-                .map(|d| Finished {
-                    id: d.id,
-                    token: d.token,
-                    result: d.result.clone(),
-                })
-                .collect();
-            let renew: Vec<(i64, i64)> = if renew_due {
-                let over: Vec<i64> = ended.iter().map(|d| d.id).collect();
-                held.iter()
-                    .filter(|(id, _)| !over.contains(id))
-                    .map(|(id, token)| (*id, *token))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let (finished, renew) = finished_and_renewed(&ended, &held, renew_due);
             if !finished.is_empty() {
                 fault::point("before-commit");
             }
