@@ -102,22 +102,13 @@ pub fn run(f: &Flags) -> Result<(), Fail> {
         })
         .collect();
     let enqueued = store.enqueue(&jobs)?.len();
-    let failing: Vec<String> = plan
-        .iter()
-        .filter(|d| d.fail_first > 0)
-        .map(|d| format!("{} ({}×)", d.n, d.fail_first))
-        .collect();
     println!(
         "Enqueued {enqueued} jobs that double 1..={}. Jobs 1..={threads} take {} ms; \
          the others about {} ms. Attempts fail on purpose for jobs {}.",
         f.jobs,
         f.work_ms * 6,
         f.work_ms,
-        if failing.is_empty() {
-            "none".to_string()
-        } else {
-            failing.join(", ")
-        }
+        work::failing(&plan)
     );
     println!();
 

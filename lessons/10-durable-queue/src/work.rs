@@ -50,6 +50,28 @@ pub fn plan(first: i64, count: usize, work_ms: u64, fail_percent: u32, seed: u64
         .collect()
 }
 
+/// The jobs of `plan` that fail on purpose, as the demo lists them: `3 (1×), 7 (2×)`, or
+/// `none`. Lesson 11's demo lists them the same way.
+///
+/// ```
+/// use lesson_10::work::{Double, failing};
+/// let job = |n, fail_first| Double { n, work_ms: 0, fail_first };
+/// assert_eq!(failing(&[job(1, 0), job(3, 1), job(7, 2)]), "3 (1×), 7 (2×)");
+/// assert_eq!(failing(&[job(1, 0)]), "none");
+/// ```
+pub fn failing(plan: &[Double]) -> String {
+    let failing: Vec<String> = plan
+        .iter()
+        .filter(|d| d.fail_first > 0)
+        .map(|d| format!("{} ({}×)", d.n, d.fail_first))
+        .collect();
+    if failing.is_empty() {
+        "none".to_string()
+    } else {
+        failing.join(", ")
+    }
+}
+
 // ANCHOR: run
 /// Runs one attempt of a demo job: works for its time (stopping early if the pool aborts),
 /// then fails if this attempt is one of its planned failures, else returns twice its number.

@@ -171,11 +171,6 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
         .query_one("SELECT count(*) FROM orders", &[])?
         .get(0);
     let enqueued = store.counts()?.total() as usize;
-    let failing: Vec<String> = plan
-        .iter()
-        .filter(|d| d.fail_first > 0)
-        .map(|d| format!("{} ({}×)", d.n, d.fail_first))
-        .collect();
     println!(
         "1. {} orders, each stored with its job in one transaction: {orders} orders, {enqueued} \
          jobs. Order {refused} was rolled back after its job was enqueued: neither is there.",
@@ -187,11 +182,7 @@ fn run(f: &Flags, server_url: &str, server: Option<&Server>) -> Result<(), Fail>
         f.jobs,
         f.work_ms * 6,
         f.work_ms,
-        if failing.is_empty() {
-            "none".to_string()
-        } else {
-            failing.join(", ")
-        }
+        work::failing(&plan)
     );
     println!();
 
