@@ -13,6 +13,7 @@ use clap::Args as ClapArgs;
 use course_support::svg;
 use lesson_10::backoff::Backoff;
 use lesson_10::clock::{Clock, WallClock};
+use lesson_10::flags::count;
 use lesson_10::job::NewJob;
 use lesson_10::store::{Durability, Store};
 use lesson_10::watch;
@@ -58,13 +59,6 @@ pub struct Flags {
     seed: u64,
     #[command(flatten)]
     picture: svg::SvgFlag,
-}
-
-fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (low..=high).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from {low} to {high}")),
-    }
 }
 
 pub fn run(f: &Flags) -> Result<(), Fail> {

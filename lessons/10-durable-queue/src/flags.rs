@@ -202,6 +202,11 @@ pub fn whole(s: &str, low: u64, high: u64) -> Result<u64, String> {
     }
 }
 
+/// As [`whole`], for a count.
+pub fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
+    whole(s, low as u64, high as u64).map(|n| n as usize)
+}
+
 fn max_attempts(s: &str) -> Result<u32, String> {
     whole(s, 1, 100).map(|n| n as u32)
 }

@@ -14,6 +14,7 @@ use workers::spawn;
 use clap::Args as ClapArgs;
 use course_support::postgres::{self, Server};
 use course_support::svg;
+use lesson_10::flags::count;
 use lesson_10::watch;
 use lesson_11::backoff::Backoff;
 use lesson_11::job::NewJob;
@@ -62,13 +63,6 @@ pub struct Flags {
     seed: u64,
     #[command(flatten)]
     picture: svg::SvgFlag,
-}
-
-fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (low..=high).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from {low} to {high}")),
-    }
 }
 
 /// Finds or starts the server, runs the demo, and turns the outcome into an exit code: 2 with

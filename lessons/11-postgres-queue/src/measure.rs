@@ -34,6 +34,7 @@ use table::{picture, table, targets};
 use clap::Args as ClapArgs;
 use course_support::human;
 use course_support::postgres::{self, Server};
+use lesson_10::flags::count;
 use lesson_11::store;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -58,13 +59,6 @@ pub struct Flags {
     /// measurement makes databases named lesson11_measure_* there and drops them.
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-}
-
-fn count(s: &str, low: usize, high: usize) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (low..=high).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from {low} to {high}")),
-    }
 }
 
 /// Worker processes in the end-to-end rows, and pgbench's client counts.
