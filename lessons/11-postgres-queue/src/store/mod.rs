@@ -24,10 +24,10 @@ mod types;
 mod write;
 
 pub use error::{ErrorKind, StoreError, connection_lost};
-pub use lesson_10::store::{Counts, Enqueued, Finished, Recorded, Rescued, Run};
+pub use lesson_10::store::{Counts, Enqueued, Finished, Recorded, Rescued, Run, TurnResult};
 pub use schema::{SCHEMA_VERSION, client, describe};
 pub use steps::enqueue_in;
-pub use types::{Turn, TurnResult};
+pub use types::Turn;
 
 use lesson_10::backoff::Backoff;
 use postgres::Client;

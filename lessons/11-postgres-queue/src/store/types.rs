@@ -1,7 +1,6 @@
-//! What goes into a worker's turn, and what comes out of it.
+//! What goes into a worker's turn; what comes out of it is lesson 10's `TurnResult`.
 
-use super::{Finished, Recorded, Rescued};
-use lesson_10::job::Claim;
+use super::Finished;
 
 /// The queue's one trip to the server for a worker (lesson 10's `Turn`, plus the rescue's turn).
 #[derive(Debug, Clone, Default)]
@@ -14,17 +13,4 @@ pub struct Turn<'a> {
     pub rescue: bool,
     /// How many jobs to claim.
     pub claim: usize,
-}
-
-/// What a turn did.
-#[derive(Debug, Default)]
-pub struct TurnResult {
-    /// For each finished attempt, in order.
-    pub recorded: Vec<Recorded>,
-    /// Leases that could not be renewed: (job, token).
-    pub lost: Vec<(i64, i64)>,
-    /// Jobs the rescuer put back.
-    pub rescued: Vec<Rescued>,
-    /// Jobs claimed.
-    pub claimed: Vec<Claim>,
 }
