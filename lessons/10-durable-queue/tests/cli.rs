@@ -1,9 +1,7 @@
 //! `lesson-10` as learners and scripts use it: the demo, pinned by a snapshot, and the queue's
 //! command line.
 
-use course_support::testing::{
-    assert_hostile_flags, assert_rejected, normalize, report_counts, stdout_of,
-};
+use course_support::testing::{assert_rejected, normalize, report_counts, stdout_of};
 use std::path::Path;
 use std::time::Duration;
 
@@ -181,18 +179,7 @@ fn bad_flags_get_one_line_and_exit_code_2() {
 
 #[test]
 fn hostile_flags_are_refused_with_one_line() {
-    assert_hostile_flags(
-        BIN,
-        &[
-            "--workers",
-            "--threads",
-            "--jobs",
-            "--work-ms",
-            "--lease-ms",
-            "--fail-percent",
-            "--max-attempts",
-        ],
-    );
+    shared::hostile_flags_are_refused_with_one_line(BIN);
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! verdict per target are there, and the counts of transactions add up. Speed is never asserted
 //! here; the figures belong to the machine, and the book quotes them from a measured run.
 
+mod shared;
+
 use course_support::testing::{assert_rejected, run_bin};
+use shared::table::{row, verdict};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-10");
@@ -20,18 +23,6 @@ fn measure(args: &[&str]) -> String {
     );
     assert!(stderr.is_empty(), "{all:?} wrote to stderr: {stderr}");
     String::from_utf8(out.stdout).expect("the output is UTF-8")
-}
-
-/// The table's cells on the row whose label is `label`.
-fn row<'a>(output: &'a str, label: &str) -> Vec<&'a str> {
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("  | ") && l[4..].starts_with(label))
-        .unwrap_or_else(|| panic!("no table row {label:?} in:\n{output}"));
-    line.split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect()
 }
 
 fn rows(batch: usize) -> Vec<String> {
@@ -84,15 +75,7 @@ fn measure_prints_every_row_the_picture_and_a_verdict_per_target() {
         "unbatched end to end at least 0.5× the bare transaction rate: ",
         "batched end to end at least 20 000 jobs/s: ",
     ] {
-        let line = output
-            .lines()
-            .find(|l| l.trim_start().starts_with(target))
-            .unwrap_or_else(|| panic!("no verdict for {target:?} in:\n{output}"));
-        let verdict = &line.trim_start()[target.len()..];
-        assert!(
-            verdict.starts_with("met (") || verdict.starts_with("MISSED ("),
-            "{line}"
-        );
+        verdict(&output, target);
     }
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::BIN;
-use course_support::testing::{assert_hostile_flags, assert_rejected, normalize, report_counts};
+use course_support::testing::{assert_rejected, normalize, report_counts};
 use std::process::Output;
 use std::time::Duration;
 
@@ -239,18 +239,7 @@ fn a_command_without_a_server_url_gets_one_line_and_exit_code_2() {
 
 #[test]
 fn hostile_flags_are_refused_with_one_line() {
-    assert_hostile_flags(
-        BIN,
-        &[
-            "--workers",
-            "--threads",
-            "--jobs",
-            "--work-ms",
-            "--lease-ms",
-            "--fail-percent",
-            "--max-attempts",
-        ],
-    );
+    shared::hostile_flags_are_refused_with_one_line(BIN);
 }
 
 #[test]

@@ -2,23 +2,15 @@
 //! and a verdict per target are there, and the counts add up. Speed is never asserted here; the
 //! figures belong to the machine, and the book quotes them from a measured run.
 
+#[path = "../../10-durable-queue/tests/shared/table.rs"]
+mod table;
+
 use course_support::postgres;
 use course_support::testing::{assert_rejected, run_bin};
 use std::time::Duration;
+use table::{row, verdict};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-11");
-
-/// The table's cells on the row whose label is `label`.
-fn row<'a>(output: &'a str, label: &str) -> Vec<&'a str> {
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("  | ") && l[4..].starts_with(&format!("{label} ")))
-        .unwrap_or_else(|| panic!("no table row {label:?} in:\n{output}"));
-    line.split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect()
-}
 
 /// Every row's label, pgbench's first.
 fn labels() -> Vec<String> {
@@ -95,15 +87,7 @@ fn measure_prints_every_row_its_bar_and_a_verdict_per_target() {
          clients: ",
         "batched (batches of 100) end to end at least 10 000 jobs/s: ",
     ] {
-        let line = output
-            .lines()
-            .find(|l| l.trim_start().starts_with(target))
-            .unwrap_or_else(|| panic!("no verdict for {target:?} in:\n{output}"));
-        let verdict = &line.trim_start()[target.len()..];
-        assert!(
-            verdict.starts_with("met (") || verdict.starts_with("MISSED ("),
-            "{line}"
-        );
+        let line = verdict(&output, target);
         assert!(line.contains("best ") && line.contains("worst "), "{line}");
     }
     // Every client count is judged for the unbatched target.

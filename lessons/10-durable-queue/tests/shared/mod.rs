@@ -2,11 +2,13 @@
 //! 10's with `--database-url URL` in place of `--db PATH`, so the same helpers drive both, and
 //! the same SIGTERM test holds for both: lesson 11's `tests/cli.rs` reuses this file
 //! (`#[path = "../../10-durable-queue/tests/shared/mod.rs"]`). `rounds.rs` holds what the crash
-//! and fault rounds share, `jobs.rs` what the store tests are written with.
+//! and fault rounds share, `jobs.rs` what the store tests are written with, `table.rs` how the
+//! measurement tests read the table.
 #![allow(dead_code)]
 
 pub mod jobs;
 pub mod rounds;
+pub mod table;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -116,6 +118,22 @@ pub fn run(bin: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> O
         std::thread::sleep(Duration::from_millis(10));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The demo's numeric flags, the same in both lessons, are refused when hostile.
+pub fn hostile_flags_are_refused_with_one_line(bin: &str) {
+    course_support::testing::assert_hostile_flags(
+        bin,
+        &[
+            "--workers",
+            "--threads",
+            "--jobs",
+            "--work-ms",
+            "--lease-ms",
+            "--fail-percent",
+            "--max-attempts",
+        ],
+    );
 }
 
 /// The JSON lines a worker printed, each parsed.
