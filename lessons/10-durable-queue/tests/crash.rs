@@ -19,7 +19,7 @@ use lesson_10::job::State;
 use lesson_10::store::{Durability, Store};
 use lesson_10::work::Double;
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
-use shared::rounds::{self, Proc, check, env_u64};
+use shared::rounds::{self, Proc, check};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command};
@@ -27,9 +27,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-10");
-
-/// Added to the seed from one round to the next, so round r of seed s is round 0 of its own.
-const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Where a worker process aborts itself, when its plan says so.
 const POINTS: [&str; 4] = ["after-claim", "mid-job", "before-commit", "mid-commit"];
@@ -52,39 +49,24 @@ struct Tally {
 
 #[test]
 fn killed_workers_and_enqueuers_lose_nothing_and_apply_every_effect_once() {
-    let base = env_u64("CRASH_SEED", 0xC0FFEE);
-    let rounds = env_u64("CRASH_ROUNDS", 3);
     let mut tally = Tally::default();
-    let started = Instant::now();
-    let bar = course_support::progress::bar(rounds, "crash rounds");
-    for r in 0..rounds {
-        let seed = base.wrapping_add(r.wrapping_mul(STEP));
-        bar.set_message(format!("seed {seed:#x}"));
-        round(seed, &mut tally);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let points: Vec<String> = tally
-        .aborted_at_point
-        .iter()
-        .map(|(p, n)| format!("{n} at {p}"))
-        .collect();
+    let took = rounds::run_rounds("CRASH", (0xC0FFEE, 3), "crash rounds", |seed, _| {
+        round(seed, &mut tally)
+    });
     println!(
         "{} rounds in {:.1?}: {} jobs ({} reported by killed enqueuers, checked present), \
          {} attempts; {} workers killed with SIGKILL from outside, workers aborted at crash \
          points: {}; {} enqueuers killed mid-batch; {} workers frozen past their leases and thawed ({} late completions or renewals refused); ended {} completed + {} discarded, every \
          effect once",
         tally.rounds,
-        started.elapsed(),
+        took,
         tally.jobs,
         tally.reported,
         tally.attempts,
         tally.killed_outside,
-        if points.is_empty() {
-            "none".into()
-        } else {
-            points.join(", ")
-        },
+        rounds::listed(&tally.aborted_at_point, |n, point| format!(
+            "{n} at {point}"
+        )),
         tally.enqueuer_killed,
         tally.frozen,
         tally.refused_late,

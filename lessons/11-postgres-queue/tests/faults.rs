@@ -25,13 +25,12 @@ use lesson_11::job::{NewJob, State};
 use lesson_11::store::{self, Store};
 use lesson_11::work::{self, Double};
 use rand::{RngExt as _, SeedableRng as _, rngs::StdRng};
-use rounds::{Proc, check, env_u64};
+use rounds::{Proc, check};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-11");
-const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 const CUTS: [&str; 3] = ["mid-claim", "mid-completion", "lost-answer"];
 const CRASHES: [&str; 4] = ["after-claim", "mid-job", "before-commit", "mid-commit"];
 
@@ -68,38 +67,21 @@ fn killed_cut_off_and_restarted_nothing_is_lost_or_doubled_or_left_behind() {
             None => return,
         }
     };
-    let base = env_u64("FAULT_SEED", 0xFA17);
-    let rounds = env_u64("FAULT_ROUNDS", 2);
     let mut tally = Tally::default();
-    let started = Instant::now();
-    let bar = course_support::progress::bar(rounds, "fault rounds");
-    for r in 0..rounds {
-        let seed = base.wrapping_add(r.wrapping_mul(STEP));
-        bar.set_message(format!("seed {seed:#x}"));
-        round(seed, r, &server, &mut tally);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let cuts: Vec<String> = tally
-        .cuts_planned
-        .iter()
-        .map(|(p, n)| format!("{n} {p}"))
-        .collect();
+    let took = rounds::run_rounds("FAULT", (0xFA17, 2), "fault rounds", |seed, r| {
+        round(seed, r, &server, &mut tally)
+    });
     println!(
         "{} rounds in {:.1?}: {} jobs, {} attempts; {} workers killed with SIGKILL, {} aborted at \
          crash points; connection cuts planned: {}; {} reconnections; {} server restarts; ended \
          {} completed + {} discarded, every effect once, no worker or connection left behind",
         tally.rounds,
-        started.elapsed(),
+        took,
         tally.jobs,
         tally.attempts,
         tally.killed,
         tally.aborted,
-        if cuts.is_empty() {
-            "none".into()
-        } else {
-            cuts.join(", ")
-        },
+        rounds::listed(&tally.cuts_planned, |n, cut| format!("{n} {cut}")),
         tally.reconnects,
         tally.restarts,
         tally.completed,

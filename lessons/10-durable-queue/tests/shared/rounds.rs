@@ -3,10 +3,47 @@
 //! read. Lesson 11's `tests/faults.rs` reuses this file.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
+
+/// Added to the seed from one round to the next, so round r of seed s is round 0 of its own.
+const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Runs the rounds `{var}_ROUNDS` asks for (default `rounds`) from the seed `{var}_SEED` (default
+/// `seed`), each round with its own seed and number, under a progress bar named `what`; returns
+/// how long they took.
+pub fn run_rounds(
+    var: &str,
+    (seed, rounds): (u64, u64),
+    what: &str,
+    mut round: impl FnMut(u64, u64),
+) -> Duration {
+    let base = env_u64(&format!("{var}_SEED"), seed);
+    let rounds = env_u64(&format!("{var}_ROUNDS"), rounds);
+    let started = Instant::now();
+    let bar = course_support::progress::bar(rounds, what);
+    for r in 0..rounds {
+        let seed = base.wrapping_add(r.wrapping_mul(STEP));
+        bar.set_message(format!("seed {seed:#x}"));
+        round(seed, r);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    started.elapsed()
+}
+
+/// A tally's counts by kind for the final line, each as `each` words it, or `none`.
+pub fn listed(counts: &BTreeMap<&str, u64>, each: impl Fn(u64, &str) -> String) -> String {
+    let items: Vec<String> = counts.iter().map(|(kind, n)| each(*n, kind)).collect();
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
 
 /// The number in the variable `name` (decimal or `0x` hex), or `default` when it is not set.
 pub fn env_u64(name: &str, default: u64) -> u64 {
