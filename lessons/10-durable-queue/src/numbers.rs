@@ -34,6 +34,15 @@ pub fn bar(rate: f64) -> String {
     format!("{}{partial}", "█".repeat(eighths / 8))
 }
 
+/// Rates as bars under `heading`: a row per `(label, rate)`, the labels padded to `width`.
+pub fn print_bars(heading: &str, width: usize, rows: impl IntoIterator<Item = (String, f64)>) {
+    println!("{heading}");
+    for (label, rate) in rows {
+        println!("  {label:<width$} │{} {}", bar(rate), grouped(rate));
+    }
+    println!();
+}
+
 /// `met` or `MISSED`, for a target.
 pub fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }

@@ -2,7 +2,7 @@
 
 use super::{Row, Spec};
 use course_support::human;
-use lesson_10::numbers::{bar, grouped, noun, verdict};
+use lesson_10::numbers::{grouped, noun, print_bars, verdict};
 
 /// The lesson's targets on the course's 2-core machine: unbatched end to end at least this
 /// share of the bare transaction rate, batched end to end at least this many jobs a second.
@@ -46,19 +46,11 @@ pub(super) fn table(rows: &[Row]) {
 /// Jobs per second as bars on a doubling scale: each block is twice the rate of the block
 /// before, so a few hundred and a few hundred thousand fit on one screen.
 pub(super) fn picture(rows: &[Row]) {
-    println!(
-        "  Jobs per second, longer is faster; a bar starts at 1 a second and each █ doubles it:"
+    print_bars(
+        "  Jobs per second, longer is faster; a bar starts at 1 a second and each █ doubles it:",
+        WHAT,
+        rows.iter().map(|row| (row.spec.label(), row.per_second())),
     );
-    for row in rows {
-        let rate = row.per_second();
-        println!(
-            "  {:<WHAT$} │{} {}",
-            row.spec.label(),
-            bar(rate),
-            grouped(rate)
-        );
-    }
-    println!();
 }
 
 // ANCHOR: targets

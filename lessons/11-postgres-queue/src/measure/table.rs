@@ -2,7 +2,7 @@
 
 use super::{Row, Spec};
 use course_support::human;
-use lesson_10::numbers::{bar, grouped, noun, verdict};
+use lesson_10::numbers::{grouped, noun, print_bars, verdict};
 
 /// The lesson's targets on the course's 2-core machine: unbatched end to end at least this share
 /// of pgbench's transactions a second with as many clients, batched end to end at least this
@@ -67,20 +67,13 @@ pub(super) fn table(rows: &[Row]) {
 /// Jobs per second as bars on a doubling scale: each block is twice the rate of the block
 /// before, so a few hundred and a few tens of thousands fit on one screen.
 pub(super) fn picture(rows: &[Row]) {
-    println!(
+    print_bars(
         "  Jobs (or pgbench transactions) per second, longer is faster; a bar starts at 1 a \
-         second and each █ doubles it:"
+         second and each █ doubles it:",
+        WHAT,
+        rows.iter()
+            .map(|row| (row.spec.label(), row.middle.per_second())),
     );
-    for row in rows {
-        let rate = row.middle.per_second();
-        println!(
-            "  {:<WHAT$} │{} {}",
-            row.spec.label(),
-            bar(rate),
-            grouped(rate)
-        );
-    }
-    println!();
 }
 
 // ANCHOR: targets
