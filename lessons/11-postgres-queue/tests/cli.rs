@@ -131,18 +131,6 @@ fn the_command_line_mirrors_lesson_10() {
     );
     assert!(again.contains("Enqueued 2 new jobs (5 were"), "{again}");
     let status = queue(&url).status_json();
-    for key in [
-        "available",
-        "scheduled",
-        "running",
-        "completed",
-        "retryable",
-        "discarded",
-        "cancelled",
-        "effects_applied",
-    ] {
-        assert!(status.get(key).is_some(), "no {key:?} in {status}");
-    }
     assert_eq!(status["available"], 7, "{status}");
     // The last job's id, from the last `committed … (ids A..=B)` line. Not 7: in PostgreSQL an
     // insert that meets an existing key still uses up a number of the id sequence.
