@@ -21,10 +21,9 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[cfg(unix)]
 mod ctrl_c {
     use super::BIN;
-    use course_support::testing::report_counts;
-    use crossbeam_channel::Receiver;
-    use std::io::{BufRead, BufReader};
-    use std::process::{Child, Command, Stdio};
+    use course_support::testing::{report_counts, spawn_lines};
+    use std::process::{Child, Command};
+    use std::sync::mpsc::Receiver;
     use std::time::{Duration, Instant};
 
     /// The running binary, with its stdout arriving line by line.
@@ -36,21 +35,7 @@ mod ctrl_c {
 
     impl Running {
         fn start(args: &[&str]) -> Running {
-            let mut child = Command::new(BIN)
-                .args(args)
-                .env("NO_COLOR", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start lesson-3");
-            let stdout = child.stdout.take().unwrap();
-            let (tx, lines) = crossbeam_channel::unbounded();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
+            let (child, lines) = spawn_lines(Command::new(BIN).args(args));
             Running {
                 child,
                 lines,
@@ -61,7 +46,10 @@ mod ctrl_c {
         /// Reads output until a line contains `text`, for at most 10 s.
         fn wait_for(&mut self, text: &str) {
             let deadline = Instant::now() + Duration::from_secs(10);
-            while let Ok(line) = self.lines.recv_deadline(deadline) {
+            while let Ok(line) = self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 let found = line.contains(text);
                 self.seen.push(line);
                 if found {

@@ -112,32 +112,18 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use course_support::testing::spawn_lines;
+    use std::process::Command;
     use std::time::Instant;
 
-    let mut child = Command::new(BIN)
-        .args([
-            "--jobs",
-            "100000",
-            "--hang-percent",
-            "0",
-            "--deadline-ms",
-            "60000",
-        ])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start lesson-5");
-    let (tx, lines) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut child, lines) = spawn_lines(Command::new(BIN).args([
+        "--jobs",
+        "100000",
+        "--hang-percent",
+        "0",
+        "--deadline-ms",
+        "60000",
+    ]));
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -175,8 +161,8 @@ fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    reader.join().unwrap();
-    seen.extend(lines.try_iter());
+    // Until the output ends: every line the run printed.
+    seen.extend(lines.iter());
     let output = seen.join("\n");
     let [submitted, done, failed, timed_out, cancelled] = report_counts(&output);
     assert_eq!(

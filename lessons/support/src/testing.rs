@@ -1,16 +1,17 @@
 //! Helpers for the lessons' tests: every wait is bounded and says what probably went wrong.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 mod book;
 mod flags;
 mod normalize;
+mod run;
 pub use book::{Recording, recorded_output, recording};
 pub use flags::{assert_hostile_flags, assert_rejected};
 pub use normalize::normalize;
+pub use run::{run_bin, spawn_lines, stdout_of};
 
 /// Runs `f` on its own thread and waits at most `limit` for it.
 ///
@@ -225,53 +226,6 @@ impl RunCounts {
              (job, runs) {twice:?}; ran but never submitted {stray:?}"
         );
     }
-}
-
-/// Runs a lesson binary with `args`, waiting at most `limit`, with colour turned off.
-///
-/// On time-out the process is killed and the test fails saying so.
-pub fn run_bin(bin: &str, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait().expect("waiting on the lesson binary") {
-            Some(_) => return child.wait_with_output().expect("reading its output"),
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("reading its output");
-                panic!(
-                    "{bin} {args:?} did not exit within {limit:?}; it printed:\n{}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
-
-/// Runs a lesson binary that must succeed, waiting at most a minute, and returns its stdout.
-///
-/// Fails the test if it exits non-zero or writes anything to stderr.
-pub fn stdout_of(bin: &str, args: &[&str]) -> String {
-    let out = run_bin(bin, args, Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{bin} {args:?} failed ({}): {stderr}",
-        out.status
-    );
-    assert!(
-        stderr.is_empty(),
-        "{bin} {args:?} wrote to stderr: {stderr}"
-    );
-    String::from_utf8(out.stdout).expect("the output is UTF-8")
 }
 
 /// The numbers on a lesson's report line (the first line that starts with `Report: `), such as

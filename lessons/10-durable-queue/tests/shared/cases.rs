@@ -1,9 +1,8 @@
 //! The command-line tests lesson 10 and lesson 11 both run, on a [`Queue`] of either.
 
 use super::{Queue, json_lines};
-use std::io::{BufRead as _, BufReader};
+use course_support::testing::spawn_lines;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// The demo's numeric flags, the same in both lessons, are refused when hostile.
@@ -26,19 +25,11 @@ pub fn hostile_flags_are_refused_with_one_line(bin: &str) {
 /// nothing more, finishes both, and exits cleanly, and the queue shows just those two done.
 pub fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly(queue: &Queue) {
     queue.ok("enqueue", &["--jobs", "6", "--work-ms", "300"]);
-    let mut child = queue
-        .command("worker", &["--threads", "2", "--claim-batch", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut child, lines) = spawn_lines(
+        queue
+            .command("worker", &["--threads", "2", "--claim-batch", "1"])
+            .stderr(Stdio::null()),
+    );
     let mut seen: Vec<String> = Vec::new();
     while seen.iter().filter(|l| l.contains(" took job ")).count() < 2 {
         match lines.recv_timeout(Duration::from_secs(10)) {

@@ -3,10 +3,10 @@
 //! read. Lesson 11's `tests/faults.rs` reuses this file.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+use course_support::testing::spawn_lines;
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 /// Added to the seed from one round to the next, so round r of seed s is round 0 of its own.
@@ -91,22 +91,7 @@ pub struct Proc {
 impl Proc {
     /// Starts `cmd` (without a `DATABASE_URL` from the environment), its stderr thrown away.
     pub fn start(mut cmd: Command, name: &str, replay: fn(u64) -> String) -> Proc {
-        let mut child = cmd
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let (child, lines) = spawn_lines(cmd.env_remove("DATABASE_URL").stderr(Stdio::null()));
         Proc {
             child,
             lines,
