@@ -21,77 +21,17 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[cfg(unix)]
 mod ctrl_c {
     use super::BIN;
-    use course_support::testing::{report_counts, spawn_lines};
-    use std::process::{Child, Command};
-    use std::sync::mpsc::Receiver;
-    use std::time::{Duration, Instant};
+    use course_support::testing::{Running, report_counts};
+    use std::process::Command;
+    use std::time::Duration;
 
-    /// The running binary, with its stdout arriving line by line.
-    struct Running {
-        child: Child,
-        lines: Receiver<String>,
-        seen: Vec<String>,
+    /// The binary on a long run, read line by line.
+    fn start(args: &[&str]) -> Running {
+        Running::start(Command::new(BIN).args(args))
     }
 
-    impl Running {
-        fn start(args: &[&str]) -> Running {
-            let (child, lines) = spawn_lines(Command::new(BIN).args(args));
-            Running {
-                child,
-                lines,
-                seen: Vec::new(),
-            }
-        }
-
-        /// Reads output until a line contains `text`, for at most 10 s.
-        fn wait_for(&mut self, text: &str) {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while let Ok(line) = self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                let found = line.contains(text);
-                self.seen.push(line);
-                if found {
-                    return;
-                }
-            }
-            let _ = self.child.kill();
-            panic!(
-                "lesson-3 never printed {text:?} within 10 s; it printed:\n{}",
-                self.seen.join("\n")
-            );
-        }
-
-        fn interrupt(&self) {
-            let status = Command::new("kill")
-                .args(["-INT", &self.child.id().to_string()])
-                .status()
-                .expect("run kill");
-            assert!(status.success(), "kill -INT failed");
-        }
-
-        /// Waits at most 20 s for the process to exit; returns its code and everything it printed.
-        fn finish(mut self) -> (Option<i32>, String) {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = self.child.try_wait().unwrap() {
-                    // The reader thread ends at EOF, which closes the channel.
-                    self.seen.extend(self.lines.iter());
-                    return (status.code(), self.seen.join("\n"));
-                }
-                if Instant::now() > deadline {
-                    let _ = self.child.kill();
-                    panic!(
-                        "lesson-3 did not exit within 20 s of Ctrl-C: is the drain waiting on a \
-                         queue that never closes? It printed:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
+    /// Why it would not exit after Ctrl-C.
+    const STUCK: &str = "is the drain waiting on a queue that never closes?";
 
     const LONG_RUN: &[&str] = &[
         "--jobs",
@@ -108,11 +48,11 @@ mod ctrl_c {
 
     #[test]
     fn one_ctrl_c_stops_accepting_drains_the_queue_and_exits_0() {
-        let mut run = Running::start(LONG_RUN);
-        run.wait_for("took job 3");
-        run.interrupt();
-        run.wait_for("Ctrl-C: stopped taking jobs");
-        let (code, output) = run.finish();
+        let mut run = start(LONG_RUN);
+        run.wait_for("took job 3", Duration::from_secs(10));
+        run.signal("INT");
+        run.wait_for("Ctrl-C: stopped taking jobs", Duration::from_secs(10));
+        let (code, output) = run.finish(Duration::from_secs(20), STUCK);
         assert_eq!(code, Some(0), "a drained run exits 0:\n{output}");
         let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(
@@ -137,13 +77,13 @@ mod ctrl_c {
 
     #[test]
     fn a_second_ctrl_c_stops_now_and_reports_what_was_cancelled() {
-        let mut run = Running::start(LONG_RUN);
-        run.wait_for("took job 3");
-        run.interrupt();
-        run.wait_for("Ctrl-C again to stop now");
-        run.interrupt();
-        run.wait_for("stopping now");
-        let (code, output) = run.finish();
+        let mut run = start(LONG_RUN);
+        run.wait_for("took job 3", Duration::from_secs(10));
+        run.signal("INT");
+        run.wait_for("Ctrl-C again to stop now", Duration::from_secs(10));
+        run.signal("INT");
+        run.wait_for("stopping now", Duration::from_secs(10));
+        let (code, output) = run.finish(Duration::from_secs(20), STUCK);
         let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(
             done + failed + cancelled,
@@ -165,7 +105,7 @@ mod ctrl_c {
     fn after_everything_is_submitted_ctrl_c_twice_still_stops_now() {
         // Two workers and a queue of four take all six jobs at once, so the run is already
         // draining when Ctrl-C comes: the first press confirms the drain, the second stops now.
-        let mut run = Running::start(&[
+        let mut run = start(&[
             "--jobs",
             "6",
             "--workers",
@@ -177,12 +117,12 @@ mod ctrl_c {
             "--fail-percent",
             "0",
         ]);
-        run.wait_for("took job 2");
-        run.interrupt();
-        run.wait_for("every job is already submitted");
-        run.interrupt();
-        run.wait_for("stopping now");
-        let (code, output) = run.finish();
+        run.wait_for("took job 2", Duration::from_secs(10));
+        run.signal("INT");
+        run.wait_for("every job is already submitted", Duration::from_secs(10));
+        run.signal("INT");
+        run.wait_for("stopping now", Duration::from_secs(10));
+        let (code, output) = run.finish(Duration::from_secs(20), STUCK);
         let [submitted, done, failed, cancelled] = report_counts(&output);
         assert_eq!(submitted, 6, "{output}");
         assert_eq!(

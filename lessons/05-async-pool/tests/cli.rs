@@ -112,11 +112,10 @@ fn bad_flags_get_a_one_line_error_and_exit_code_2() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
-    use course_support::testing::spawn_lines;
+    use course_support::testing::Running;
     use std::process::Command;
-    use std::time::Instant;
 
-    let (mut child, lines) = spawn_lines(Command::new(BIN).args([
+    let mut run = Running::start(Command::new(BIN).args([
         "--jobs",
         "100000",
         "--hang-percent",
@@ -124,46 +123,12 @@ fn ctrl_c_cancels_the_run_and_every_job_is_still_accounted_for() {
         "--deadline-ms",
         "60000",
     ]));
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        let started = line.contains("finished job 3");
-        seen.push(line);
-        if started {
-            break;
-        }
-    }
-    if !seen.last().is_some_and(|l| l.contains("finished job 3")) {
-        let _ = child.kill();
-        panic!(
-            "lesson-5 never finished job 3 within 10 s:\n{}",
-            seen.join("\n")
-        );
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -INT failed");
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "lesson-5 did not exit within 20 s of Ctrl-C: does the Ctrl-C listener cancel \
-                 the pool's token?\n{}",
-                seen.join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    // Until the output ends: every line the run printed.
-    seen.extend(lines.iter());
-    let output = seen.join("\n");
+    run.wait_for("finished job 3", Duration::from_secs(10));
+    run.signal("INT");
+    let (code, output) = run.finish(
+        Duration::from_secs(20),
+        "does the Ctrl-C listener cancel the pool's token?",
+    );
     let [submitted, done, failed, timed_out, cancelled] = report_counts(&output);
     assert_eq!(
         done + failed + timed_out + cancelled,

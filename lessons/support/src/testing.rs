@@ -11,7 +11,7 @@ mod run;
 pub use book::{Recording, recorded_output, recording};
 pub use flags::{assert_hostile_flags, assert_rejected};
 pub use normalize::normalize;
-pub use run::{run_bin, spawn_lines, stdout_of};
+pub use run::{Running, run_bin, spawn_lines, stdout_of};
 
 /// Runs `f` on its own thread and waits at most `limit` for it.
 ///

@@ -1,7 +1,7 @@
 //! The command-line tests lesson 10 and lesson 11 both run, on a [`Queue`] of either.
 
 use super::{Queue, json_lines};
-use course_support::testing::spawn_lines;
+use course_support::testing::Running;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -25,38 +25,20 @@ pub fn hostile_flags_are_refused_with_one_line(bin: &str) {
 /// nothing more, finishes both, and exits cleanly, and the queue shows just those two done.
 pub fn sigterm_stops_claiming_finishes_running_jobs_and_exits_cleanly(queue: &Queue) {
     queue.ok("enqueue", &["--jobs", "6", "--work-ms", "300"]);
-    let (mut child, lines) = spawn_lines(
+    let mut run = Running::start(
         queue
             .command("worker", &["--threads", "2", "--claim-batch", "1"])
             .stderr(Stdio::null()),
     );
-    let mut seen: Vec<String> = Vec::new();
-    while seen.iter().filter(|l| l.contains(" took job ")).count() < 2 {
-        match lines.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "the worker took no 2 jobs within 10 s; it printed:\n{}",
-                    seen.join("\n")
-                );
-            }
-        }
-    }
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = course_support::testing::within(
+    run.wait_until("took 2 jobs", Duration::from_secs(10), |seen| {
+        seen.iter().filter(|l| l.contains(" took job ")).count() >= 2
+    });
+    run.signal("TERM");
+    let (code, printed) = run.finish(
         Duration::from_secs(10),
-        "the worker after SIGTERM",
         "it should finish its 2 running jobs (300 ms each) and leave",
-        move || child.wait().unwrap(),
     );
-    seen.extend(lines.try_iter());
-    let printed = seen.join("\n");
-    assert!(status.success(), "exit {status}: {printed}");
+    assert_eq!(code, Some(0), "exit {code:?}: {printed}");
     assert!(
         printed.contains("stopping: claims nothing more"),
         "{printed}"
