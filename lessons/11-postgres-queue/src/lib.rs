@@ -22,15 +22,18 @@
 //!   `store/write.rs` holds the transactions (enqueue, a worker's turn, the claims a worker
 //!   holds after a lost connection), `store/steps.rs` and `store/steps/record.rs` the statements
 //!   they are made of, `store/admin.rs` retry and cancel, `store/read.rs` the queries.
-//! - [`worker`]: a worker process, its loop (`worker/run.rs`) around lesson 7's pool, its events
-//!   (`worker/event.rs`) and how they are logged (`worker/log.rs`). New: the listener that wakes
-//!   it (`worker/listen.rs`) and reconnecting (`worker/reconnect.rs`).
+//! - [`worker`]: a worker process, its loop (`worker/run.rs`) around lesson 7's pool (built by
+//!   lesson 10's `job_pool`), its events (`worker/event.rs`, lesson 10's and two of its own) and
+//!   how they are logged (`worker/log.rs`). New: the listener that wakes it (`worker/listen.rs`)
+//!   and reconnecting (`worker/reconnect.rs`).
 //! - [`cut`]: connections cut on purpose, for the fault tests.
 //! - [`job`], [`backoff`] and [`work`]: lesson 10's, unchanged.
 //!
 //! The program, `main.rs`, reads the flags and hands each command to its file under `cmd/`;
 //! `demo.rs` is the demo's script and `measure.rs` the measurement, each with its parts in a
-//! folder beside it.
+//! folder beside it. What they share with lesson 10's program they take from it as it is: the
+//! commands and their flags (`lesson_10::flags`), how the demo watches its workers and reports
+//! (`lesson_10::watch`, `lesson_10::picture`), the measurement's numbers (`lesson_10::numbers`).
 
 pub mod cut;
 pub mod store;
