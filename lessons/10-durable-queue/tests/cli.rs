@@ -85,19 +85,7 @@ fn enqueue_with_a_key_prefix_twice_adds_each_job_once() {
 fn retry_and_cancel_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    queue(&db).ok(
-        "enqueue",
-        &[
-            "--jobs",
-            "2",
-            "--work-ms",
-            "0",
-            "--fail-percent",
-            "100",
-            "--max-attempts",
-            "1",
-        ],
-    );
+    queue(&db).enqueue_failing(2, 1);
     queue(&db).ok("cancel", &["2"]);
     queue(&db).ok("worker", &["--exit-when-idle", "--poll-ms", "5"]);
     let status = queue(&db).status_json();
@@ -193,19 +181,7 @@ fn the_json_form_carries_each_jobs_span_fields_on_its_lines() {
 fn course_log_asks_for_json_and_rust_log_filters_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");
-    queue(&db).ok(
-        "enqueue",
-        &[
-            "--jobs",
-            "2",
-            "--work-ms",
-            "0",
-            "--fail-percent",
-            "100",
-            "--max-attempts",
-            "1",
-        ],
-    );
+    queue(&db).enqueue_failing(2, 1);
     let out = queue(&db).run(
         "worker",
         &["--exit-when-idle", "--poll-ms", "5"],

@@ -68,19 +68,7 @@ pub fn the_json_form_carries_each_jobs_span_fields_on_its_lines(
     json_env: &[(&str, &str)],
 ) {
     // One job whose two attempts both fail: took, failed, took again, discarded.
-    queue.ok(
-        "enqueue",
-        &[
-            "--jobs",
-            "1",
-            "--work-ms",
-            "0",
-            "--fail-percent",
-            "100",
-            "--max-attempts",
-            "2",
-        ],
-    );
+    queue.enqueue_failing(1, 2);
     let mut worker = vec![
         "--exit-when-idle",
         "--poll-ms",

@@ -75,6 +75,24 @@ impl Queue {
         stderr
     }
 
+    /// Enqueues `jobs` instant jobs whose every attempt fails, each allowed `max_attempts`.
+    pub fn enqueue_failing(&self, jobs: usize, max_attempts: u32) {
+        let (jobs, max_attempts) = (jobs.to_string(), max_attempts.to_string());
+        self.ok(
+            "enqueue",
+            &[
+                "--jobs",
+                &jobs,
+                "--work-ms",
+                "0",
+                "--fail-percent",
+                "100",
+                "--max-attempts",
+                &max_attempts,
+            ],
+        );
+    }
+
     /// `status --json`, parsed; it must hold a key per state, and `effects_applied`.
     pub fn status_json(&self) -> serde_json::Value {
         let status: serde_json::Value =
