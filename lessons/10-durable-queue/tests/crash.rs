@@ -28,9 +28,6 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-10");
 
-/// Where a worker process aborts itself, when its plan says so.
-const POINTS: [&str; 4] = ["after-claim", "mid-job", "before-commit", "mid-commit"];
-
 /// What a round did, for the totals printed at the end.
 #[derive(Default, Debug)]
 struct Tally {
@@ -196,15 +193,7 @@ fn round(seed: u64, tally: &mut Tally) {
             "10",
             "--exit-when-idle",
         ]);
-        let point = rng
-            .random_bool(0.6)
-            .then(|| POINTS[rng.random_range(0..POINTS.len())]);
-        if let Some(p) = point {
-            cmd.env(
-                "LESSON10_CRASH",
-                format!("{p}:{}", rng.random_range(1..=4u32)),
-            );
-        }
+        let point = rounds::plan_crash(&mut cmd, &mut rng, 0.6);
         planned.push(point);
         procs.push(Proc::start(cmd, &format!("worker w{w}"), replay));
     }

@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lesson-11");
 const CUTS: [&str; 3] = ["mid-claim", "mid-completion", "lost-answer"];
-const CRASHES: [&str; 4] = ["after-claim", "mid-job", "before-commit", "mid-commit"];
 
 #[derive(Default, Debug)]
 struct Tally {
@@ -142,15 +141,7 @@ fn round(seed: u64, r: u64, server: &postgres::Server, tally: &mut Tally) {
             );
             *tally.cuts_planned.entry(cut).or_default() += 1;
         }
-        let crash = rng
-            .random_bool(0.3)
-            .then(|| CRASHES[rng.random_range(0..CRASHES.len())]);
-        if let Some(c) = crash {
-            cmd.env(
-                "LESSON10_CRASH",
-                format!("{c}:{}", rng.random_range(1..=4u32)),
-            );
-        }
+        let crash = rounds::plan_crash(&mut cmd, &mut rng, 0.3);
         planned_crash.push(crash);
         procs.push(Proc::start(cmd, "a worker", replay));
     }

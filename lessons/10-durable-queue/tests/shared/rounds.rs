@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 use course_support::testing::spawn_lines;
+use rand::{RngExt as _, rngs::StdRng};
 use std::collections::BTreeMap;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -43,6 +44,24 @@ pub fn listed(counts: &BTreeMap<&str, u64>, each: impl Fn(u64, &str) -> String) 
     } else {
         items.join(", ")
     }
+}
+
+/// Where a worker process can abort itself (lesson 10's `fault` points).
+pub const CRASH_POINTS: [&str; 4] = ["after-claim", "mid-job", "before-commit", "mid-commit"];
+
+/// With chance `chance`, a crash point drawn from `rng`, where the worker `cmd` will abort on
+/// its 1st to 4th pass (`LESSON10_CRASH`); which point, if any.
+pub fn plan_crash(cmd: &mut Command, rng: &mut StdRng, chance: f64) -> Option<&'static str> {
+    let point = rng
+        .random_bool(chance)
+        .then(|| CRASH_POINTS[rng.random_range(0..CRASH_POINTS.len())]);
+    if let Some(p) = point {
+        cmd.env(
+            "LESSON10_CRASH",
+            format!("{p}:{}", rng.random_range(1..=4u32)),
+        );
+    }
+    point
 }
 
 /// The number in the variable `name` (decimal or `0x` hex), or `default` when it is not set.
