@@ -6,7 +6,9 @@
 pub enum Reason {
     /// New: the pool's token was cancelled (by its deadline, a first error, or a caller).
     Cancelled,
-    /// A job panicked and took its worker with it, so the pool cancelled itself.
+    /// No worker is left to run it. Here, a job panicked and took its worker with it, so the
+    /// pool cancelled itself; lesson 5's tokio pool, which shares this type, says the same when
+    /// its last worker task has died.
     NoWorkers,
 }
 
@@ -40,7 +42,7 @@ impl<J> std::fmt::Display for Rejected<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.reason {
             Reason::Cancelled => "job refused: the pool was cancelled",
-            Reason::NoWorkers => "job refused: a job panicked, so the pool stopped its workers",
+            Reason::NoWorkers => "job refused: the pool has no workers left",
         })
     }
 }

@@ -43,23 +43,23 @@
 //! - `permits.rs`: the other shape, [`run_with_permits`]: a task per job, bounded by a
 //!   semaphore.
 //! - `blocking.rs`: CPU-heavy work on tokio's blocking threads ([`crunch`]).
-//! - `job.rs`: how a job ended ([`Status`]) and what came of it ([`Outcome`]).
-//! - `rejected.rs`: a refused job, handed back with its [`Reason`].
+//! - From lesson 4, as they are: how a job ended ([`Status`]), what came of it ([`Outcome`]),
+//!   and a refused job, handed back with its [`Reason`] ([`Rejected`]).
 //! - `report.rs`: what a run found ([`Report`]).
 
 mod blocking;
 mod config;
-mod job;
 mod permits;
 mod pool;
-mod rejected;
 mod report;
 mod runner;
 
 pub use blocking::{busy_loop, crunch};
 pub use config::Config;
-pub use job::{Outcome, Status};
 pub use permits::run_with_permits;
 pub use pool::Pool;
-pub use rejected::{Reason, Rejected};
 pub use report::Report;
+
+// How a job ends, what comes back of it, and a refused job: lesson 4's types, as they are. A pool
+// on tokio ends its jobs in the same four ways as a pool on threads, and says so in the same words.
+pub use lesson_4::{Outcome, Reason, Rejected, Status};

@@ -1,7 +1,7 @@
 //! What a run found: an outcome for every job the pool accepted, and the counts that check it.
 //! Both shapes report this way: the pool's `shutdown` and `run_with_permits`.
 
-use crate::job::{Outcome, Status};
+use crate::{Outcome, Status};
 
 /// What shutdown found: an outcome for every job the pool accepted.
 #[derive(Debug)]
