@@ -1,7 +1,7 @@
 //! The loop each worker runs: take a parcel of one job or a batch, run each job inside
 //! `catch_unwind`, and count how they ended.
 
-use super::tally::Tally;
+use super::tally::{Count, Tally};
 use super::{Batch, Envelope, Parcel, Shared};
 use crate::event::Event;
 use crate::job::{Ctx, Status};
@@ -23,8 +23,16 @@ pub(super) fn worker<J>(
         aborting: &shared.aborting,
     };
     for parcel in jobs {
-        match parcel {
-            Parcel::One(envelope) => run(std::iter::once(envelope), &ctx, shared, hand_back),
+        let ended = match parcel {
+            // A job alone is counted as it ends.
+            Parcel::One(envelope) => run(
+                std::iter::once(envelope),
+                &mut &shared.metrics,
+                &ctx,
+                shared,
+                hand_back,
+            ),
+            // A batch is tallied, and the tally added to the shared counters once.
             Parcel::Batch(Batch {
                 first_id,
                 accepted,
@@ -39,25 +47,33 @@ pub(super) fn worker<J>(
                             accepted,
                             pass,
                         });
-                run(envelopes, &ctx, shared, hand_back)
+                let mut tally = Tally::new();
+                let ended = run(envelopes, &mut tally, &ctx, shared, hand_back);
+                tally.add_to(&shared.metrics);
+                ended
             }
-        }
+        };
+        // Last, so that once `wait_idle` returns, every count and event of these jobs is in.
+        shared.done_with(ended);
     }
 }
 
-/// Runs a parcel's jobs one after another, then adds up how they ended in one go.
+/// Runs a parcel's jobs one after another, counting how each ended in `count`, and returns how
+/// many there were.
 fn run<J>(
     envelopes: impl Iterator<Item = Envelope<J>>,
+    count: &mut impl Count,
     ctx: &Ctx,
     shared: &Shared<J>,
     hand_back: &Sender<J>,
-) {
+) -> usize {
     let metrics = &shared.metrics;
-    let mut tally = Tally::new();
+    let mut jobs = 0;
     metrics.busy.fetch_add(1, Ordering::Relaxed);
     for envelope in envelopes {
+        jobs += 1;
         if shared.aborting.load(Ordering::Acquire) {
-            tally.cancelled();
+            count.cancelled();
             shared.release(envelope.pass);
             shared.emit(Event::Cancelled { id: envelope.id });
             // The pool holds the receiver until after the workers are joined.
@@ -76,7 +92,7 @@ fn run<J>(
             Ok(Err(reason)) => Status::Failed(reason),
             Err(payload) => Status::Panicked(panic_message(payload.as_ref())),
         };
-        tally.ran(&status, ended - envelope.accepted);
+        count.ran(&status, ended - envelope.accepted);
         // New: every result feeds the breaker, not only submission timeouts.
         if let (Some(breaker), Some(pass)) = (&shared.breaker, envelope.pass) {
             let ok = status == Status::Completed;
@@ -97,9 +113,7 @@ fn run<J>(
         }
     }
     metrics.busy.fetch_sub(1, Ordering::Relaxed);
-    tally.add_to(metrics);
-    // Last, so that once `wait_idle` returns, every count and event above is in.
-    shared.done_with(tally.jobs());
+    jobs
 }
 // ANCHOR_END: worker
 
