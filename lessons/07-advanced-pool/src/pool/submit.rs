@@ -151,7 +151,8 @@ impl<J: Send + 'static> Pool<J> {
     /// the jobs that have one first. Returns how many jobs were accepted.
     ///
     /// If the breaker refuses a job or the pool closes, that job and every later one come back,
-    /// in order, inside one [`Rejected`]; the jobs before it were accepted and will run.
+    /// in order, inside one [`Rejected`]; the jobs before it were accepted and will run. To hand
+    /// them back it collects the rest of `jobs`, so `jobs` must come to an end.
     ///
     /// ```
     /// let pool = lesson_7::Pool::builder().workers(2).build(|n: &u64, _ctx| Ok(()))?;
